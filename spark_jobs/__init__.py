@@ -1,0 +1,1 @@
+"""The unified dual-output Spark job: raw Iceberg -> curated + semantic, once."""

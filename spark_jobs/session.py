@@ -1,0 +1,94 @@
+"""Build the SparkSession: the only place that knows about catalogs and jars."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+CATALOG = "lakehouse"
+"""Name of the Iceberg catalog in Spark; it is the session's default catalog."""
+
+DEFAULT_WAREHOUSE = "lakehouse/warehouse"
+ICEBERG_JAR_NAME = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
+
+CatalogType = Literal["hadoop", "glue"]
+
+
+def iceberg_runtime_jar() -> str:
+    """Path of the Iceberg Spark runtime jar for a local session.
+
+    ``ICEBERG_SPARK_JAR`` wins; otherwise the jar shipped by the pinned PyPI package
+    ``snowpark-connect-deps-iceberg==1.0.2`` (installed by ``make setup``).
+    """
+    explicit = os.environ.get("ICEBERG_SPARK_JAR")
+    if explicit:
+        return explicit
+    try:
+        import snowpark_connect_deps_iceberg as jars_pkg
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise RuntimeError(
+            "Iceberg Spark runtime jar not found: run `make setup` (installs "
+            "snowpark-connect-deps-iceberg==1.0.2) or set ICEBERG_SPARK_JAR"
+        ) from exc
+    jar = Path(jars_pkg.__file__).parent / "jars" / ICEBERG_JAR_NAME
+    if not jar.is_file():  # pragma: no cover
+        raise RuntimeError(f"Iceberg Spark runtime jar missing at {jar}")
+    return str(jar)
+
+
+def catalog_conf(catalog_type: CatalogType, warehouse: str) -> dict[str, str]:
+    """Spark confs of the ``lakehouse`` Iceberg catalog (local hadoop or AWS Glue)."""
+    prefix = f"spark.sql.catalog.{CATALOG}"
+    conf = {
+        "spark.sql.extensions": (
+            "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+        ),
+        prefix: "org.apache.iceberg.spark.SparkCatalog",
+        f"{prefix}.warehouse": warehouse,
+        "spark.sql.defaultCatalog": CATALOG,
+        "spark.sql.session.timeZone": "UTC",
+    }
+    if catalog_type == "hadoop":
+        conf[f"{prefix}.type"] = "hadoop"
+    elif catalog_type == "glue":
+        conf[f"{prefix}.type"] = "glue"
+        conf[f"{prefix}.io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
+    else:
+        raise ValueError(f"unknown catalog type {catalog_type!r} (hadoop or glue)")
+    return conf
+
+
+def build_session(
+    catalog_type: CatalogType = "hadoop",
+    warehouse: str = DEFAULT_WAREHOUSE,
+    app_name: str = "unified-job",
+) -> SparkSession:
+    """Return the SparkSession for the job.
+
+    Under ``spark-submit`` (EMR Serverless) the master and jars come from the
+    submitter and only the catalog confs are applied; started from plain Python
+    (laptop, tests) it is a ``local[2]`` session with the Iceberg jar.
+    """
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    if catalog_type == "hadoop" and "://" not in warehouse:
+        warehouse = str(Path(warehouse).resolve())
+        Path(warehouse).mkdir(parents=True, exist_ok=True)
+    for key, value in catalog_conf(catalog_type, warehouse).items():
+        builder = builder.config(key, value)
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
+        builder = (
+            builder.master(os.environ.get("SPARK_MASTER", "local[2]"))
+            .config("spark.jars", iceberg_runtime_jar())
+            .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"))
+            .config("spark.ui.enabled", "false")
+            .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
+        )
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
+    return session
