@@ -44,9 +44,7 @@ def catalog_conf(catalog_type: CatalogType, warehouse: str) -> dict[str, str]:
     """Spark confs of the ``lakehouse`` Iceberg catalog (local hadoop or AWS Glue)."""
     prefix = f"spark.sql.catalog.{CATALOG}"
     conf = {
-        "spark.sql.extensions": (
-            "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
-        ),
+        "spark.sql.extensions": ("org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"),
         prefix: "org.apache.iceberg.spark.SparkCatalog",
         f"{prefix}.warehouse": warehouse,
         "spark.sql.defaultCatalog": CATALOG,

@@ -1,0 +1,122 @@
+"""Sequence-aware upserts (MERGE INTO) whose snapshot carries commit properties.
+
+Spark SQL has no syntax for snapshot properties on a MERGE; Iceberg's
+``CommitMetadata.withCommitProperties`` sets them for commits made inside a callable
+on the same thread. The callable is a Python object called back through py4j
+(PySpark 3.5's pinned-thread mode keeps the JVM thread the same).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+
+from pyspark.sql import DataFrame, SparkSession
+
+from spark_jobs.tables import quote
+
+VERSION_COLUMNS = ("_event_ts", "_ingest_ts", "_message_id")
+_EPOCH = "TIMESTAMP '0001-01-01 00:00:00'"
+
+
+def version_at_least(new: str, old: str) -> str:
+    """SQL: version of ``new`` >= version of ``old`` (event_ts, ingest_ts, message_id)."""
+    n = [
+        f"coalesce({new}._event_ts, {_EPOCH})",
+        f"coalesce({new}._ingest_ts, {_EPOCH})",
+        f"coalesce({new}._message_id, '')",
+    ]
+    o = [
+        f"coalesce({old}._event_ts, {_EPOCH})",
+        f"coalesce({old}._ingest_ts, {_EPOCH})",
+        f"coalesce({old}._message_id, '')",
+    ]
+    return f"({n[0]} > {o[0]} OR ({n[0]} = {o[0]} AND ({n[1]} > {o[1]} OR ({n[1]} = {o[1]} AND {n[2]} >= {o[2]}))))"
+
+
+class _Callable:
+    """A ``java.util.concurrent.Callable`` implemented in Python for py4j."""
+
+    def __init__(self, body: Callable[[], None]) -> None:
+        self._body = body
+        self.error: BaseException | None = None
+
+    def call(self) -> None:
+        try:
+            self._body()
+        except BaseException as exc:  # re-raised on the Python side with its type
+            self.error = exc
+            raise
+        return None
+
+    class Java:
+        implements = ["java.util.concurrent.Callable"]
+
+
+def run_with_commit_properties(spark: SparkSession, properties: Mapping[str, str], body: Callable[[], None]) -> None:
+    """Run ``body``; every Iceberg commit it makes carries ``properties``."""
+    if not properties:
+        body()
+        return
+    from pyspark.java_gateway import ensure_callback_server_started
+
+    gateway = spark.sparkContext._gateway
+    assert gateway is not None
+    ensure_callback_server_started(gateway)
+    jvm = spark._jvm
+    assert jvm is not None
+    jprops = jvm.java.util.HashMap()
+    for key, value in properties.items():
+        jprops.put(key, value)
+    callable_ = _Callable(body)
+    runtime_exception = jvm.java.lang.Class.forName("java.lang.RuntimeException")
+    try:
+        jvm.org.apache.iceberg.spark.CommitMetadata.withCommitProperties(jprops, callable_, runtime_exception)
+    except Exception:
+        if callable_.error is not None:
+            raise callable_.error from None
+        raise
+
+
+def merge_sql(
+    target: str,
+    source_view: str,
+    columns: Sequence[str],
+    when_matched: str,
+    update: bool = True,
+    delete_when: str | None = None,
+    insert_when: str | None = None,
+) -> str:
+    """MERGE on ``_idempotency_key`` with explicit, quoted column lists."""
+    cols = [quote(c) for c in columns]
+    set_clause = ", ".join(f"t.{c} = s.{c}" for c in cols)
+    clauses = []
+    if delete_when:
+        clauses.append(f"WHEN MATCHED AND ({delete_when}) THEN DELETE")
+    if update:
+        clauses.append(f"WHEN MATCHED AND ({when_matched}) THEN UPDATE SET {set_clause}")
+    insert_cond = f" AND ({insert_when})" if insert_when else ""
+    clauses.append(
+        f"WHEN NOT MATCHED{insert_cond} THEN INSERT ({', '.join(cols)}) VALUES ({', '.join('s.' + c for c in cols)})"
+    )
+    return f"MERGE INTO {target} t USING {source_view} s ON t.`_idempotency_key` = s.`_idempotency_key` " + " ".join(
+        clauses
+    )
+
+
+def merge_with_checkpoint(
+    spark: SparkSession,
+    source: DataFrame,
+    view_name: str,
+    sql: str,
+    properties: Mapping[str, str],
+) -> None:
+    """Register ``source`` as a view and run the MERGE with commit properties."""
+    source.createOrReplaceTempView(view_name)
+
+    def run_merge() -> None:
+        spark.sql(sql)  # a MERGE runs when the statement is issued
+
+    try:
+        run_with_commit_properties(spark, properties, run_merge)
+    finally:
+        spark.catalog.dropTempView(view_name)

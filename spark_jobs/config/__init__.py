@@ -1,0 +1,1 @@
+"""Typed, validated configuration: topic contracts, suites and job arguments."""

@@ -1,0 +1,1 @@
+"""Step 4a: the curated layer: every payload field, flattened, all STRING."""

@@ -1,0 +1,81 @@
+"""Create and evolve the curated table, then upsert the increment into it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+
+from spark_jobs.commit.merge import merge_sql, merge_with_checkpoint, version_at_least
+from spark_jobs.curated.column_names import Path, assign_names, path_comment, path_from_comment
+from spark_jobs.curated.flatten import LINEAGE_COLUMNS, LINEAGE_NAMES, flatten_to_strings
+from spark_jobs.read.snapshots import table_exists
+from spark_jobs.tables import OUTPUT_TABLE_PROPERTIES, quote, sql_string
+
+
+@dataclass(frozen=True)
+class CuratedPlan:
+    """What the curated write will do: column names, new columns."""
+
+    column_for_path: dict[Path, str]
+    table_columns: list[str]
+    new_columns: list[str]
+
+
+def ensure_table(spark: SparkSession, table: str) -> None:
+    if table_exists(spark, table):
+        return
+    namespace = table.split(".")[0]
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {namespace}")
+    columns = ", ".join(f"{quote(n)} {t}" for n, t in LINEAGE_COLUMNS)
+    spark.sql(
+        f"CREATE TABLE IF NOT EXISTS {table} ({columns}) USING iceberg "
+        f"PARTITIONED BY (bucket(16, `_idempotency_key`)) TBLPROPERTIES ({OUTPUT_TABLE_PROPERTIES})"
+    )
+
+
+def existing_columns(spark: SparkSession, table: str) -> tuple[list[str], dict[Path, str]]:
+    """The table's columns in order, and the payload path each payload column holds."""
+    names: list[str] = []
+    paths: dict[Path, str] = {}
+    for f in spark.table(table).schema.fields:
+        names.append(f.name)
+        path = path_from_comment(f.metadata.get("comment"))
+        if path is not None:
+            paths[path] = f.name
+    return names, paths
+
+
+def plan_columns(spark: SparkSession, table: str, paths: list[Path]) -> CuratedPlan:
+    names, known = existing_columns(spark, table)
+    column_for_path = assign_names(paths, known, reserved=LINEAGE_NAMES)
+    batch_columns = {column_for_path[p] for p in paths}
+    new_columns = sorted(batch_columns - set(names))
+    return CuratedPlan(
+        column_for_path={p: column_for_path[p] for p in paths},
+        table_columns=names + new_columns,
+        new_columns=new_columns,
+    )
+
+
+def add_columns(spark: SparkSession, table: str, plan: CuratedPlan) -> None:
+    """DDL before the write: new payload paths become new STRING columns."""
+    if not plan.new_columns:
+        return
+    by_name = {name: path for path, name in plan.column_for_path.items()}
+    specs = ", ".join(
+        f"{quote(name)} STRING COMMENT {sql_string(path_comment(by_name[name]))}" for name in plan.new_columns
+    )
+    spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({specs})")
+
+
+def build_curated_rows(parsed: DataFrame, plan: CuratedPlan, raw_snapshot_id: int, run_id: str) -> DataFrame:
+    return flatten_to_strings(parsed, plan.column_for_path, plan.table_columns, raw_snapshot_id, run_id)
+
+
+def upsert_curated(
+    spark: SparkSession, table: str, rows: DataFrame, columns: list[str], properties: dict[str, str]
+) -> None:
+    """Latest version wins, also against rows of earlier runs; same version = rewrite."""
+    sql = merge_sql(table, "curated_increment", columns, when_matched=version_at_least("s", "t"))
+    merge_with_checkpoint(spark, rows, "curated_increment", sql, properties)

@@ -1,0 +1,1 @@
+"""Step 2: deduplicate once (network retries, then application corrections)."""

@@ -1,0 +1,1 @@
+"""Step 3: detect schema drift once (new, missing and mistyped fields)."""

@@ -1,0 +1,118 @@
+"""Schema drift of an increment against the topic contract, returned as data.
+
+One aggregation over the parsed increment gives, per field, how many rows show each
+kind of drift and a sample value. Samples of PII fields, and of new fields whose
+values look like PII (email, phone, card number), are never shown in clear.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from spark_jobs.config.contract import TopicContract
+from spark_jobs.parse.casts import cast_text
+from spark_jobs.parse.payload import CORRUPT, Path, leaf_paths, value_at
+
+PII_SAMPLE = "[pii: not shown]"
+# Conservative patterns for values that look like PII in fields nobody classified.
+LOOKS_LIKE_PII = (
+    r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"  # email
+    r"|(?:\d[ -]?){13,19}"  # card number
+    r"|\+?\d[\d ().-]{7,}\d"  # phone number
+)
+
+
+@dataclass(frozen=True)
+class NewField:
+    path: str
+    rows: int
+    sample: str | None
+
+
+@dataclass(frozen=True)
+class MissingField:
+    field: str
+    path: str
+    rows: int
+
+
+@dataclass(frozen=True)
+class TypeMismatch:
+    field: str
+    expected: str
+    rows: int
+    sample: str | None
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    rows: int
+    malformed_rows: int
+    new_fields: list[NewField] = field(default_factory=list)
+    missing_fields: list[MissingField] = field(default_factory=list)
+    type_mismatches: list[TypeMismatch] = field(default_factory=list)
+
+    @property
+    def has_drift(self) -> bool:
+        return bool(self.new_fields or self.missing_fields or self.type_mismatches or self.malformed_rows)
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+
+def is_covered(path: Path, contract_paths: set[Path]) -> bool:
+    """A payload path is known if it is a contract path or lies inside one."""
+    return any(path[: len(known)] == known for known in contract_paths)
+
+
+def new_field_paths(structure: T.StructType, contract: TopicContract) -> list[Path]:
+    known = {f.path for f in contract.fields}
+    return [p for p in leaf_paths(structure) if not is_covered(p, known)]
+
+
+def _safe_sample(value: Column) -> Column:
+    return F.when(value.rlike(LOOKS_LIKE_PII), F.lit(PII_SAMPLE)).otherwise(F.substring(value, 1, 80))
+
+
+def detect_drift(parsed: DataFrame, structure: T.StructType, contract: TopicContract) -> DriftReport:
+    """New, missing and mistyped fields of the parsed increment (one Spark action)."""
+    well_formed = F.col(CORRUPT).isNull() & F.col("payload").isNotNull()
+    new_paths = new_field_paths(structure, contract)
+    aggregates: list[Column] = [F.count(F.lit(1)).alias("rows"), F.sum((~well_formed).cast("long")).alias("malformed")]
+    for i, path in enumerate(new_paths):
+        value = value_at(path)
+        aggregates.append(F.count(value).alias(f"n{i}"))
+        aggregates.append(F.first(_safe_sample(value), ignorenulls=True).alias(f"ns{i}"))
+    for i, spec in enumerate(contract.fields):
+        text = value_at(spec.path)
+        result = cast_text(text, spec)
+        aggregates.append(F.sum((well_formed & text.isNull()).cast("long")).alias(f"m{i}"))
+        aggregates.append(F.sum((~result.fits).cast("long")).alias(f"t{i}"))
+        sample = F.lit(PII_SAMPLE) if spec.pii != "none" else _safe_sample(text)
+        aggregates.append(F.first(F.when(~result.fits, sample), ignorenulls=True).alias(f"ts{i}"))
+    row = parsed.agg(*aggregates).collect()[0]
+    return DriftReport(
+        rows=int(row["rows"]),
+        malformed_rows=int(row["malformed"] or 0),
+        new_fields=[
+            NewField(".".join(p), int(row[f"n{i}"]), row[f"ns{i}"]) for i, p in enumerate(new_paths) if row[f"n{i}"]
+        ],
+        missing_fields=[
+            MissingField(s.name, s.dotted_path, int(row[f"m{i}"]))
+            for i, s in enumerate(contract.fields)
+            if row[f"m{i}"]
+        ],
+        type_mismatches=[
+            TypeMismatch(s.name, s.type, int(row[f"t{i}"]), row[f"ts{i}"])
+            for i, s in enumerate(contract.fields)
+            if row[f"t{i}"]
+        ],
+    )

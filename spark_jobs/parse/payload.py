@@ -1,0 +1,110 @@
+"""Parse payload JSON into a struct whose leaves are the values' own JSON text.
+
+Spark's JSON reader discovers the structure of the increment (one pass, in the JVM);
+then ``from_json`` parses with that structure but every leaf as STRING. For a STRING
+leaf Spark keeps the value's text (numbers, booleans) and writes objects/arrays that
+sit where a scalar is expected as JSON text: exactly the curated layer's "all STRING,
+arrays as JSON" and the raw material for the semantic casts. A field that is an object
+in some rows and a scalar in others is inferred as STRING, so no row is lost to a
+shape conflict; rows that are not a JSON object land in ``_corrupt`` (malformed).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+PARSED = "_p"
+CORRUPT = "_corrupt"
+Path = tuple[str, ...]
+
+
+def infer_payload_structure(spark: SparkSession, df: DataFrame) -> T.StructType:
+    """Structure of all payloads in ``df`` (Spark's JSON schema inference)."""
+    payloads = df.select(F.col("payload").alias("value")).where(F.col("payload").isNotNull())
+    encoder = spark._jvm.org.apache.spark.sql.Encoders.STRING()  # type: ignore[union-attr]
+    jdataset = getattr(payloads._jdf, "as")(encoder)  # Dataset[String] without Python rows
+    reader = spark._jsparkSession.read().option("columnNameOfCorruptRecord", CORRUPT)
+    inferred = T.StructType.fromJson(json.loads(reader.json(jdataset).schema().json()))
+    return T.StructType([f for f in inferred.fields if f.name != CORRUPT])
+
+
+def string_leaves(schema: T.StructType) -> T.StructType:
+    """Same nesting of objects; every non-object value as STRING."""
+    return T.StructType(
+        [
+            T.StructField(
+                f.name,
+                string_leaves(f.dataType) if isinstance(f.dataType, T.StructType) else T.StringType(),
+            )
+            for f in schema.fields
+        ]
+    )
+
+
+def with_paths(schema: T.StructType, paths: Iterable[Path]) -> T.StructType:
+    """Add contract paths the increment lacks, so every contract field can be read.
+
+    A path blocked by a scalar already at a prefix is left out: that field then reads
+    as null (missing) instead of making whole rows unparseable.
+    """
+    result = schema
+    for path in paths:
+        result = _add_path(result, path)
+    return result
+
+
+def _add_path(schema: T.StructType, path: Path) -> T.StructType:
+    head, rest = path[0], path[1:]
+    existing = next((f for f in schema.fields if f.name == head), None)
+    if existing is None:
+        leaf: T.DataType = _add_path(T.StructType([]), rest) if rest else T.StringType()
+        return T.StructType([*schema.fields, T.StructField(head, leaf)])
+    if not rest or not isinstance(existing.dataType, T.StructType):
+        return schema
+    updated = T.StructField(head, _add_path(existing.dataType, rest))
+    return T.StructType([updated if f.name == head else f for f in schema.fields])
+
+
+def parse_payload(df: DataFrame, structure: T.StructType) -> DataFrame:
+    """Add ``_p`` (the parsed payload) and ``_corrupt`` (payload text if not an object)."""
+    schema = T.StructType([*structure.fields, T.StructField(CORRUPT, T.StringType())])
+    parsed = F.from_json("payload", schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"})
+    return df.withColumn(PARSED, parsed).withColumn(CORRUPT, F.col(f"{PARSED}.{CORRUPT}"))
+
+
+def leaf_paths(schema: T.StructType, prefix: Path = ()) -> list[Path]:
+    """Every leaf path of ``schema`` (objects are walked; arrays are leaves)."""
+    paths: list[Path] = []
+    for f in schema.fields:
+        if f.name == CORRUPT and not prefix:
+            continue
+        if isinstance(f.dataType, T.StructType) and f.dataType.fields:
+            paths.extend(leaf_paths(f.dataType, (*prefix, f.name)))
+        elif not isinstance(f.dataType, T.StructType):
+            paths.append((*prefix, f.name))
+    return paths
+
+
+def value_at(path: Path) -> F.Column:
+    """The parsed value (JSON text) at ``path``; null if absent."""
+    column = F.col(PARSED)
+    for part in path:
+        column = column.getField(part)
+    return column
+
+
+def has_path(schema: T.StructType, path: Path) -> bool:
+    current: T.DataType = schema
+    for part in path:
+        if not isinstance(current, T.StructType):
+            return False
+        match = next((f for f in current.fields if f.name == part), None)
+        if match is None:
+            return False
+        current = match.dataType
+    return not isinstance(current, T.StructType)

@@ -1,0 +1,1 @@
+"""Step 1: read the raw table's new snapshots, once."""

@@ -1,0 +1,102 @@
+"""Run report: outcome, counts per step, drift, checkpoints, durations."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Outcome = Literal["FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA"]
+FAILED_OUTCOMES = ("CURATED_FAILED", "SEMANTIC_FAILED")
+
+
+@dataclass
+class LayerReport:
+    status: str = "not_run"  # written | up_to_date | skipped | dry_run | failed | not_run
+    rows: int = 0
+    checkpoint_before: int | None = None
+    checkpoint_after: int | None = None
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class RunReport:
+    topic: str
+    run_id: str
+    checkpoint_mode: str
+    outcome: Outcome | None = None
+    reason: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+    dedup: dict[str, int] = field(default_factory=dict)
+    drift: dict[str, Any] = field(default_factory=dict)
+    curated: LayerReport = field(default_factory=LayerReport)
+    semantic: LayerReport = field(default_factory=LayerReport)
+    durations_s: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.durations_s[step] = round(self.durations_s.get(step, 0.0) + time.perf_counter() - start, 3)
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome in FAILED_OUTCOMES
+
+    def to_dict(self) -> dict[str, Any]:
+        doc = asdict(self)
+        for layer in ("curated", "semantic"):
+            details = doc[layer].pop("details")
+            doc[layer].update(details)
+        return doc
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str)
+
+    def summary_lines(self) -> list[str]:
+        """A short human summary (no values from the data, so no PII)."""
+        d = self.dedup
+        lines = [
+            f"topic {self.topic}  run {self.run_id}  mode {self.checkpoint_mode}",
+            f"  raw snapshots ({self.raw.get('from_snapshot_exclusive')}, {self.raw.get('to_snapshot_inclusive')}]"
+            f"  rows read {self.raw.get('rows_read', 0)}",
+        ]
+        if d:
+            lines.append(
+                f"  dedup: network duplicates {d.get('network_duplicates', 0)}, already consumed "
+                f"{d.get('already_consumed', 0)}, superseded versions {d.get('superseded_versions', 0)}, "
+                f"missing keys {d.get('missing_keys', 0)} -> {d.get('rows_out', 0)} rows"
+            )
+        if self.drift:
+            lines.append(
+                f"  drift: {len(self.drift.get('new_fields', []))} new fields, "
+                f"{len(self.drift.get('missing_fields', []))} fields missing in some rows, "
+                f"{len(self.drift.get('type_mismatches', []))} fields with type mismatches, "
+                f"{self.drift.get('malformed_rows', 0)} malformed payloads"
+            )
+        lines.append(
+            f"  curated: {self.curated.status}, {self.curated.rows} rows"
+            + (
+                f", new columns {self.curated.details.get('new_columns')}"
+                if self.curated.details.get("new_columns")
+                else ""
+            )
+        )
+        lines.append(
+            f"  semantic: {self.semantic.status}, {self.semantic.details.get('rows_valid', 0)} valid rows, "
+            f"{self.semantic.details.get('rows_errors', 0)} to errors"
+        )
+        if self.curated.error or self.semantic.error:
+            lines.append(f"  error: {self.curated.error or self.semantic.error}")
+        lines.append(
+            f"  outcome: {self.outcome}"
+            + (f" ({self.reason})" if self.reason else "")
+            + f"  in {self.durations_s.get('total', 0):.1f}s"
+        )
+        return lines

@@ -1,0 +1,1 @@
+"""Step 4b: the semantic layer: contract fields, typed, validated, PII masked."""

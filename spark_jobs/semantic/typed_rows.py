@@ -1,0 +1,114 @@
+"""Typed semantic candidates with the per-row list of failed rules.
+
+Every row of the increment (after dedup) gets, in one projection: the typed value of
+each contract field (before masking, so the suite sees real values), the field's
+JSON text (for the errors table), and ``_errors``: an array of
+``struct<rule, column, reason>``. A row is valid when ``_errors`` is empty.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from spark_jobs.config.contract import FieldSpec, TopicContract
+from spark_jobs.config.suite import TopicSuite
+from spark_jobs.dedup.deduplicate import DEDUP_STATUS
+from spark_jobs.parse.casts import cast_text
+from spark_jobs.parse.payload import CORRUPT, value_at
+from spark_jobs.semantic.row_rules import describe, failure_condition
+
+ERRORS = "_errors"
+VALID = "_valid"
+ERROR_TYPE = T.ArrayType(
+    T.StructType(
+        [
+            T.StructField("rule", T.StringType()),
+            T.StructField("column", T.StringType()),
+            T.StructField("reason", T.StringType()),
+        ]
+    )
+)
+
+
+def text_column(spec: FieldSpec) -> str:
+    return f"_text__{spec.name}"
+
+
+def _error(condition: Column, rule: str, column: str, reason: Column | str) -> Column:
+    reason_col = F.lit(reason) if isinstance(reason, str) else reason
+    return F.when(
+        condition, F.struct(F.lit(rule).alias("rule"), F.lit(column).alias("column"), reason_col.alias("reason"))
+    )
+
+
+def _cast_reason(spec: FieldSpec, text: Column) -> Column:
+    if spec.pii != "none":  # never echo a PII value
+        return F.lit(f"value does not fit {spec.type}")
+    return F.concat(F.lit("value '"), F.substring(text, 1, 60), F.lit(f"' does not fit {spec.type}"))
+
+
+def build_typed_rows(parsed: DataFrame, contract: TopicContract, suite: TopicSuite) -> DataFrame:
+    """Typed candidates with ``_errors`` and ``_valid``; envelope columns renamed."""
+    keyless = F.col(DEDUP_STATUS) == "missing_key"
+    synthetic_key = F.concat(
+        F.lit("missing-key:"),
+        F.sha2(
+            F.concat_ws(
+                "|",
+                F.coalesce("message_id", F.lit("")),
+                F.coalesce("idempotency_key", F.lit("")),
+                F.coalesce(F.col("ingest_ts").cast("string"), F.lit("")),
+                F.coalesce("payload", F.lit("")),
+            ),
+            256,
+        ),
+    )
+    base = parsed.select(
+        F.when(keyless, synthetic_key).otherwise(F.col("idempotency_key")).alias("_idempotency_key"),
+        F.col("message_id").alias("_message_id"),
+        F.col("event_ts").alias("_event_ts"),
+        F.col("ingest_ts").alias("_ingest_ts"),
+        keyless.alias("_keyless"),
+        (F.col(CORRUPT).isNotNull() | F.col("payload").isNull()).alias("_malformed"),
+        *[value_at(s.path).alias(text_column(s)) for s in contract.fields],
+    )
+    casts = {s.name: cast_text(F.col(text_column(s)), s) for s in contract.fields}
+    typed = base.select("*", *[casts[s.name].value.alias(s.name) for s in contract.fields])
+
+    errors: list[Column] = [
+        _error(
+            F.col("_keyless"),
+            "envelope:missing_key",
+            "message_id/idempotency_key",
+            "message_id or idempotency_key is missing or blank",
+        ),
+        _error(F.col("_malformed"), "payload:malformed_json", "payload", "payload is null or not a JSON object"),
+    ]
+    for spec in contract.fields:
+        text = F.col(text_column(spec))
+        errors.append(_error(~casts[spec.name].fits, f"contract:type:{spec.type}", spec.name, _cast_reason(spec, text)))
+        if not spec.nullable:
+            errors.append(
+                _error(
+                    text.isNull() & ~F.col("_malformed"),
+                    "contract:not_null",
+                    spec.name,
+                    "required field is null or missing",
+                )
+            )
+    for rule in suite.rules:
+        errors.append(
+            _error(failure_condition(rule, F.col(rule.column)), rule.expectation_type, rule.column, describe(rule))
+        )
+
+    error_list = F.filter(F.array(*errors), lambda e: e.isNotNull()).cast(ERROR_TYPE)
+    return typed.withColumn(ERRORS, error_list).withColumn(VALID, F.size(ERRORS) == 0)
+
+
+def failed_rule_counts(typed: DataFrame) -> dict[str, int]:
+    """Rows per failed rule id (``rule:column``) over the increment."""
+    exploded = typed.select(F.explode(ERRORS).alias("e"))
+    rows = exploded.groupBy(F.concat_ws(":", "e.rule", "e.column").alias("rule")).count().collect()
+    return {r["rule"]: int(r["count"]) for r in rows}

@@ -1,0 +1,59 @@
+"""Names of a topic's tables, always quoted when they reach SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spark_jobs.config.contract import TOPIC_NAME
+from spark_jobs.exceptions import JobArgumentError
+
+RAW_COLUMNS = ("message_id", "idempotency_key", "event_ts", "ingest_ts", "payload")
+
+# Output tables: Iceberg v2, row-level changes as merge-on-read delete files, so an
+# upsert of a small increment writes little instead of rewriting whole data files.
+OUTPUT_TABLE_PROPERTIES = ", ".join(
+    f"'{key}'='{value}'"
+    for key, value in {
+        "format-version": "2",
+        "write.merge.mode": "merge-on-read",
+        "write.update.mode": "merge-on-read",
+        "write.delete.mode": "merge-on-read",
+    }.items()
+)
+
+
+def quote(identifier: str) -> str:
+    """Backtick-quote one identifier part (backticks inside are doubled)."""
+    return "`" + identifier.replace("`", "``") + "`"
+
+
+@dataclass(frozen=True)
+class TopicTables:
+    """The four tables of a topic, as ``namespace.table`` pairs."""
+
+    topic: str
+
+    def __post_init__(self) -> None:
+        if not TOPIC_NAME.match(self.topic):
+            raise JobArgumentError(f"topic {self.topic!r} is not a valid topic name ({TOPIC_NAME.pattern})")
+
+    @property
+    def raw(self) -> str:
+        return f"raw_db.{quote(self.topic)}"
+
+    @property
+    def curated(self) -> str:
+        return f"curated_db.{quote(self.topic)}"
+
+    @property
+    def semantic(self) -> str:
+        return f"semantic_db.{quote(self.topic)}"
+
+    @property
+    def errors(self) -> str:
+        return f"semantic_db.{quote(self.topic + '_errors')}"
+
+
+def sql_string(value: str) -> str:
+    """A Spark SQL string literal for ``value`` (quotes and backslashes escaped)."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

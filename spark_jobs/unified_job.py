@@ -1,0 +1,321 @@
+"""The unified job: read raw once -> dedup once -> drift once -> curated + semantic.
+
+``main`` parses arguments, builds the session and writes the report; ``run`` is the
+pipeline; each step lives in its own package (read/, dedup/, parse/, drift/,
+curated/, semantic/, commit/).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from spark_jobs.commit.checkpoints import Checkpoints, Layer, checkpoint_properties, read_checkpoint
+from spark_jobs.config.contract import TopicContract, load_contract
+from spark_jobs.config.job_args import JobArgs, parse_args
+from spark_jobs.config.storage import write_text
+from spark_jobs.config.suite import TopicSuite, load_suite
+from spark_jobs.curated import write as curated_write
+from spark_jobs.dedup.deduplicate import DEDUP_STATUS, KEPT, count_by_status, label_duplicates, rows_to_process
+from spark_jobs.drift.detect import detect_drift
+from spark_jobs.exceptions import ContractError, LayerWriteError, RawTableError, UnifiedJobError
+from spark_jobs.faults import maybe_fail
+from spark_jobs.parse.payload import infer_payload_structure, leaf_paths, parse_payload, string_leaves, with_paths
+from spark_jobs.read.incremental_read import SnapshotRange, consumed_message_ids, plan_range, read_increment
+from spark_jobs.read.snapshots import current_ancestry, table_exists
+from spark_jobs.report.run_report import RunReport
+from spark_jobs.semantic import pii
+from spark_jobs.semantic import write as semantic_write
+from spark_jobs.semantic.gx_validation import validate_with_gx
+from spark_jobs.semantic.typed_rows import VALID, build_typed_rows, failed_rule_counts
+from spark_jobs.session import build_session
+from spark_jobs.tables import TopicTables
+
+log = logging.getLogger("unified_job")
+
+
+@dataclass(frozen=True)
+class TopicConfig:
+    """The contract and suite, or why the semantic layer cannot run."""
+
+    contract: TopicContract | None
+    suite: TopicSuite | None
+    problem: str | None
+
+
+def load_topic_config(args: JobArgs) -> TopicConfig:
+    try:
+        contract = load_contract(args.contract_uri)
+        suite = load_suite(args.suite_uri, contract)
+    except ContractError as exc:
+        return TopicConfig(None, None, str(exc))
+    if contract.topic != args.topic:
+        return TopicConfig(None, None, f"{args.contract_uri}: topic {contract.topic!r} is not {args.topic!r}")
+    return TopicConfig(contract, suite, None)
+
+
+def run(spark: SparkSession, args: JobArgs) -> RunReport:
+    """Process the topic's new raw snapshots; never raises for a layer failure."""
+    started = time.perf_counter()
+    tables = TopicTables(args.topic)
+    config = load_topic_config(args)
+    mode = args.checkpoint_mode or (config.contract.checkpoint_mode if config.contract else "tiered")
+    report = RunReport(topic=args.topic, run_id=args.run_id, checkpoint_mode=mode)
+    try:
+        _run(spark, args, tables, config, report)
+    finally:
+        report.durations_s["total"] = round(time.perf_counter() - started, 3)
+    return report
+
+
+def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicConfig, report: RunReport) -> None:
+    if not table_exists(spark, tables.raw):
+        raise RawTableError(f"topic {args.topic!r}: raw table {tables.raw} does not exist in the catalog")
+    with report.timed("plan"):
+        checkpoints = Checkpoints(
+            curated=read_checkpoint(spark, tables.curated, "curated"),
+            semantic=read_checkpoint(spark, tables.semantic, "semantic"),
+        )
+        ancestry = current_ancestry(spark, tables.raw)
+        ids = [s.snapshot_id for s in ancestry]
+        explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
+        start = args.from_snapshot_exclusive if explicit else checkpoints.read_from(ids)
+        snapshot_range = plan_range(args.topic, ancestry, start, args.to_snapshot_inclusive)
+    report.curated.checkpoint_before = checkpoints.curated
+    report.semantic.checkpoint_before = checkpoints.semantic
+    report.raw = {
+        "from_snapshot_exclusive": start,
+        "to_snapshot_inclusive": snapshot_range.to_inclusive if snapshot_range else start,
+        "rows_read": 0,
+    }
+    if snapshot_range is None:
+        report.outcome = "NO_NEW_DATA"
+        report.curated.checkpoint_after = checkpoints.curated
+        report.semantic.checkpoint_after = checkpoints.semantic
+        return
+
+    cached: list[DataFrame] = []
+    try:
+        parsed, structure = _read_dedup_parse(spark, args, tables, config, snapshot_range, report, cached)
+        with report.timed("drift"):
+            contract_for_drift = config.contract or TopicContract(args.topic, (), "(no contract)")
+            drift = detect_drift(parsed, structure, contract_for_drift)
+            report.drift = drift.to_dict()
+            if drift.has_drift:
+                log.warning("topic %s: schema drift %s", args.topic, drift.to_json())
+        _write_layers(spark, args, tables, config, snapshot_range, checkpoints, parsed, structure, report, cached)
+    finally:
+        for df in cached:
+            df.unpersist()
+
+
+def _read_dedup_parse(
+    spark: SparkSession,
+    args: JobArgs,
+    tables: TopicTables,
+    config: TopicConfig,
+    snapshot_range: SnapshotRange,
+    report: RunReport,
+    cached: list[DataFrame],
+) -> tuple[DataFrame, T.StructType]:
+    with report.timed("read"):
+        raw = read_increment(spark, tables.raw, snapshot_range).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(raw)
+        stats = raw.agg(F.count(F.lit(1)).alias("rows"), F.min("ingest_ts").alias("earliest")).collect()[0]
+        report.raw["rows_read"] = int(stats["rows"])
+    with report.timed("dedup"):
+        lookback = config.contract.message_id_lookback_days if config.contract else 7
+        consumed = consumed_message_ids(spark, tables.raw, snapshot_range, stats["earliest"], lookback)
+        labelled = label_duplicates(raw, consumed).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(labelled)
+        counts = count_by_status(labelled)
+        report.dedup = {
+            "network_duplicates": counts["network_duplicate"],
+            "already_consumed": counts["already_consumed"],
+            "superseded_versions": counts["superseded"],
+            "missing_keys": counts["missing_key"],
+            "rows_out": counts[KEPT],
+        }
+    with report.timed("parse"):
+        rows = rows_to_process(labelled)
+        structure = infer_payload_structure(spark, rows)
+        if config.contract is not None:
+            structure = with_paths(structure, [f.path for f in config.contract.fields])
+        parsed = parse_payload(rows, string_leaves(structure)).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(parsed)
+    return parsed, structure
+
+
+def _write_layers(
+    spark: SparkSession,
+    args: JobArgs,
+    tables: TopicTables,
+    config: TopicConfig,
+    snapshot_range: SnapshotRange,
+    checkpoints: Checkpoints,
+    parsed: DataFrame,
+    structure: T.StructType,
+    report: RunReport,
+    cached: list[DataFrame],
+) -> None:
+    order: list[Layer] = ["curated", "semantic"] if report.checkpoint_mode == "tiered" else ["semantic", "curated"]
+    explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
+    outcome = "FULL_SUCCESS"
+    for layer in order:
+        layer_report = report.curated if layer == "curated" else report.semantic
+        before = checkpoints.curated if layer == "curated" else checkpoints.semantic
+        layer_report.checkpoint_after = before
+        if not args.writes(layer):
+            layer_report.status = "skipped"
+            continue
+        if before == snapshot_range.to_inclusive and not explicit:
+            layer_report.status = "up_to_date"
+            continue
+        try:
+            with report.timed(layer):
+                if layer == "curated":
+                    _write_curated(spark, args, tables, snapshot_range, parsed, structure, report)
+                else:
+                    _write_semantic(spark, args, tables, config, snapshot_range, parsed, report, cached)
+            if not args.dry_run and not args.no_checkpoint:
+                layer_report.checkpoint_after = snapshot_range.to_inclusive
+            layer_report.status = "dry_run" if args.dry_run else "written"
+        except Exception as exc:  # a layer failure is an outcome, not a crash
+            table = tables.curated if layer == "curated" else tables.semantic
+            error = exc if isinstance(exc, UnifiedJobError) else LayerWriteError(args.topic, layer, table, exc)
+            layer_report.status = "failed"
+            layer_report.error = str(error)
+            log.error(
+                "topic %s: %s layer failed: %s", args.topic, layer, error, exc_info=not isinstance(exc, UnifiedJobError)
+            )
+            if layer == order[0]:
+                report.outcome = "CURATED_FAILED" if layer == "curated" else "SEMANTIC_FAILED"
+                report.reason = str(error)
+                return
+            outcome = "CURATED_ONLY" if layer == "semantic" else "CURATED_FAILED"
+            report.reason = str(error)
+    report.outcome = outcome  # type: ignore[assignment]
+    maybe_fail("after_commits_before_report")
+
+
+def _write_curated(
+    spark: SparkSession,
+    args: JobArgs,
+    tables: TopicTables,
+    snapshot_range: SnapshotRange,
+    parsed: DataFrame,
+    structure: T.StructType,
+    report: RunReport,
+) -> None:
+    kept = parsed.where(F.col(DEDUP_STATUS) == KEPT)
+    paths = leaf_paths(structure)
+    report.curated.rows = report.dedup.get("rows_out", 0)
+    if args.dry_run:
+        return
+    curated_write.ensure_table(spark, tables.curated)
+    plan = curated_write.plan_columns(spark, tables.curated, paths)
+    curated_write.add_columns(spark, tables.curated, plan)
+    report.curated.details["new_columns"] = plan.new_columns
+    rows = curated_write.build_curated_rows(kept, plan, snapshot_range.to_inclusive, args.run_id)
+    properties = (
+        {} if args.no_checkpoint else checkpoint_properties("curated", snapshot_range.to_inclusive, args.run_id)
+    )
+    maybe_fail("before_curated_commit")
+    curated_write.upsert_curated(spark, tables.curated, rows, plan.table_columns, properties)
+    maybe_fail("after_curated_commit")
+
+
+def _write_semantic(
+    spark: SparkSession,
+    args: JobArgs,
+    tables: TopicTables,
+    config: TopicConfig,
+    snapshot_range: SnapshotRange,
+    parsed: DataFrame,
+    report: RunReport,
+    cached: list[DataFrame],
+) -> None:
+    if config.contract is None or config.suite is None:
+        raise ContractError(args.contract_uri, f"semantic layer not written: {config.problem}")
+    contract, suite = config.contract, config.suite
+    key = pii.hash_key_from_env(contract)
+    pii.hide_key_in_plans(spark, key)
+    typed = build_typed_rows(parsed, contract, suite).persist(StorageLevel.MEMORY_AND_DISK)
+    cached.append(typed)
+    maybe_fail("during_validation")
+    rule_counts = failed_rule_counts(typed)
+    valid = typed.where(F.col(VALID)).count()
+    total = report.dedup.get("rows_out", 0) + report.dedup.get("missing_keys", 0)
+    report.semantic.details.update({"rows_valid": valid, "rows_errors": total - valid, "failed_rules": rule_counts})
+    if args.gx_validation and suite.rules:
+        gx_result = validate_with_gx(typed, suite)
+        ours = {r.rule_id: rule_counts.get(r.rule_id, 0) for r in suite.rules}
+        report.semantic.details.update(
+            {
+                "gx_success": gx_result.success,
+                "gx_unexpected_counts": gx_result.unexpected_counts,
+                "gx_agrees_with_row_rules": gx_result.unexpected_counts == ours,
+            }
+        )
+    report.semantic.rows = total
+    if args.dry_run:
+        return
+    semantic_write.ensure_tables(spark, tables.semantic, tables.errors, contract)
+    winners = semantic_write.select_winners(spark, typed, tables.semantic, tables.errors).persist(
+        StorageLevel.MEMORY_AND_DISK
+    )
+    cached.append(winners)
+    to_semantic = semantic_write.masked_semantic_rows(winners, contract, key, snapshot_range.to_inclusive, args.run_id)
+    to_errors = semantic_write.masked_error_rows(winners, contract, key, snapshot_range.to_inclusive, args.run_id)
+    properties = (
+        {} if args.no_checkpoint else checkpoint_properties("semantic", snapshot_range.to_inclusive, args.run_id)
+    )
+    maybe_fail("before_semantic_write")
+    semantic_write.upsert_semantic(spark, tables.semantic, tables.errors, to_semantic, to_errors, contract, properties)
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("py4j", "great_expectations"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    os.environ.setdefault("TQDM_DISABLE", "1")  # GX's metric progress bars
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
+    try:
+        args = parse_args(argv)
+        TopicTables(args.topic)
+    except UnifiedJobError as exc:
+        log.error("%s", exc)
+        return 2
+    spark = build_session(args.catalog_type, args.warehouse, app_name=f"unified-job-{args.topic}")
+    try:
+        report = run(spark, args)
+    except UnifiedJobError as exc:
+        log.error("%s", exc)
+        report = RunReport(
+            topic=args.topic,
+            run_id=args.run_id,
+            checkpoint_mode=args.checkpoint_mode or "tiered",
+            outcome="CURATED_FAILED",
+            reason=str(exc),
+        )
+    for line in report.summary_lines():
+        print(line, flush=True)
+    if args.run_report:
+        write_text(args.run_report, report.to_json())
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
