@@ -1,0 +1,35 @@
+"""Shared fixtures: one local Spark session with an Iceberg catalog per test run."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+TEST_HASH_KEY = "test-only-hmac-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("warehouse")
+
+
+@pytest.fixture(scope="session")
+def spark(warehouse: Path) -> Iterator[object]:
+    """A local[2] session; tables of different tests are kept apart by topic name."""
+    os.environ.setdefault("SPARK_SHUFFLE_PARTITIONS", "2")
+    os.environ.setdefault("TQDM_DISABLE", "1")
+    from spark_jobs.session import build_session
+
+    session = build_session("hadoop", str(warehouse), app_name="tests")
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def hash_key(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("PII_HASH_KEY", TEST_HASH_KEY)
+    return TEST_HASH_KEY

@@ -1,0 +1,220 @@
+"""The unified job end to end on local Spark + Iceberg, over several batches.
+
+After every run the invariants of the product are checked against a reference model
+of the raw rows consumed so far.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS
+from spark_jobs.tables import TopicTables
+
+from .jobkit import Row, append_raw, at, checkpoints, expected_latest, run_job, table_rows, topic_config
+
+pytestmark = pytest.mark.spark
+
+PII = ["alice@example.com", "bob@example.org", "+1 415 555 0199", "Alice Liddell", "Bob Builder"]
+
+
+def order(oid: str, amount: Any = 10, status: str = "new", email: str = PII[0], **extra: Any) -> str:
+    doc = {
+        "order_id": oid,
+        "customer": {"email": email, "phone": PII[2], "name": PII[3]},
+        "amount": amount,
+        "qty": 1,
+        "status": status,
+        "created_at": "2024-03-01T09:00:00Z",
+        "order_date": "2024-03-01",
+    }
+    doc.update(extra)
+    return json.dumps(doc)
+
+
+BATCHES: list[list[Row]] = [
+    [
+        ("m1", "k1", at(0), at(1), order("o1")),
+        ("m1", "k1", at(0), at(2), order("o1", amount=999)),  # network retry, different payload: dropped
+        ("m2", "k2", at(0), at(1), order("o2", status="lost")),  # fails in_set -> errors
+        ("m3", "k3", at(0), at(1), order("o3", amount="ten")),  # type mismatch -> errors
+        ("m4", "k4", at(0), at(1), '{"order_id": "o4", "amount": '),  # malformed -> errors
+        (None, "k5", at(0), at(1), order("o5")),  # no message_id -> quarantined
+        ("m6", "k6", at(0), at(1), order("o6", email=PII[1])),
+        ("m7", "k6", at(5), at(6), order("o6", email=PII[1], status="paid")),  # correction in the same batch
+    ],
+    [
+        ("m1", "k1", at(0), at(50), order("o1", amount=1)),  # retry of a consumed message: dropped
+        ("m8", "k2", at(40), at(50), order("o2", status="paid")),  # correction makes k2 valid: errors -> semantic
+        ("m9", "k6", at(2), at(50), order("o6", status="shipped")),  # OLDER version arriving late: ignored
+        ("m10", "k1", at(45), at(50), order("o1", status="lost", **{"Coupon Code": "X1"})),  # valid -> errors
+        ("m11", "k11", at(45), at(50), order("o11", nested={"a": {"b": [1, 2]}})),
+    ],
+    [
+        ("m12", "k3", at(90), at(100), order("o3", amount=3)),  # fixes k3
+        ("m13", "k13", at(90), at(100), order("o13", amount=-5)),
+        ("m13", "k13", at(90), at(101), order("o13", amount=-5)),
+    ],
+]
+
+
+def _all_string_values(rows: list[dict[str, Any]]) -> str:
+    return json.dumps(rows, default=str)
+
+
+def assert_invariants(spark, topic: str, consumed: list[Row], last_snapshot: int) -> None:  # type: ignore[no-untyped-def]
+    tables = TopicTables(topic)
+    expected = expected_latest(consumed)
+    curated = {r["_idempotency_key"]: r for r in table_rows(spark, tables.curated)}
+    assert len(curated) == len(table_rows(spark, tables.curated)), "a key is twice in curated"
+    assert {k: r["_message_id"] for k, r in curated.items()} == expected
+    semantic = table_rows(spark, tables.semantic)
+    errors = table_rows(spark, tables.errors)
+    semantic_keys = [r["_idempotency_key"] for r in semantic]
+    error_keys = [r["_idempotency_key"] for r in errors]
+    assert len(set(semantic_keys)) == len(semantic_keys) and len(set(error_keys)) == len(error_keys)
+    assert not set(semantic_keys) & set(error_keys), "a key is in both semantic and errors"
+    keyed = set(semantic_keys) | {k for k in error_keys if not k.startswith("missing-key:")}
+    assert keyed == set(expected)
+    assert len([k for k in error_keys if k.startswith("missing-key:")]) == sum(
+        1 for r in consumed if not r[0] or not r[1]
+    )
+    for r in semantic + errors:
+        if r["_idempotency_key"] in expected:
+            assert r["_message_id"] == expected[r["_idempotency_key"]]
+    text = _all_string_values(semantic + errors)
+    for value in PII:
+        assert value not in text, f"clear PII {value!r} in semantic/errors"
+    assert checkpoints(spark, topic) == (last_snapshot, last_snapshot)
+
+
+def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+    topic = "shop_batches"
+    dirs = topic_config(tmp_path, topic)
+    consumed: list[Row] = []
+    previous: int | None = None
+    for index, batch in enumerate(BATCHES):
+        snapshot = append_raw(spark, topic, batch)
+        consumed += batch
+        report = run_job(spark, topic, dirs, run_id=f"run{index}")
+        assert report.outcome == "FULL_SUCCESS", report.to_json()
+        assert report.raw["from_snapshot_exclusive"] == previous and report.raw["to_snapshot_inclusive"] == snapshot
+        assert report.raw["rows_read"] == len(batch)
+        assert_invariants(spark, topic, consumed, snapshot)
+
+        tables = TopicTables(topic)
+        before = {t: table_rows(spark, t) for t in (tables.curated, tables.semantic, tables.errors)}
+        rerun = run_job(
+            spark, topic, dirs, run_id=f"rerun{index}", from_snapshot_exclusive=previous, reprocess_all=previous is None
+        )
+        assert rerun.outcome == "FULL_SUCCESS"
+        after = {t: table_rows(spark, t) for t in before}
+        assert after == before, f"re-running batch {index} changed the tables"
+        assert_invariants(spark, topic, consumed, snapshot)
+        previous = snapshot
+
+    # counts of the first batch, rule by rule
+    assert run_job(spark, topic, dirs).outcome == "NO_NEW_DATA"
+
+
+def test_first_batch_counts_and_values(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+    topic = "shop_counts"
+    dirs = topic_config(tmp_path, topic)
+    append_raw(spark, topic, BATCHES[0])
+    report = run_job(spark, topic, dirs).to_dict()
+    assert report["dedup"] == {
+        "network_duplicates": 1,
+        "already_consumed": 0,
+        "superseded_versions": 1,
+        "missing_keys": 1,
+        "rows_out": 5,
+    }
+    assert report["semantic"]["rows_valid"] == 2 and report["semantic"]["rows_errors"] == 4
+    assert report["drift"]["malformed_rows"] == 1
+    assert {m["field"] for m in report["drift"]["type_mismatches"]} == {"amount"}
+    assert _all_string_values([report]).count(PII[0]) == 0
+    semantic = {r["_idempotency_key"]: r for r in table_rows(spark, TopicTables(topic).semantic)}
+    assert str(semantic["k1"]["amount"]) == "10.00" and semantic["k1"]["qty"] == 1
+    assert semantic["k1"]["phone"] == "***********0199" and semantic["k1"]["name"] == "[REDACTED]"
+    assert len(semantic["k1"]["email"]) == 64
+    assert semantic["k6"]["status"] == "paid"
+    errors = {r["_idempotency_key"]: r for r in table_rows(spark, TopicTables(topic).errors)}
+    assert [e["rule"] for e in errors["k2"]["_errors"]] == ["expect_column_values_to_be_in_set"]
+    assert errors["k3"]["amount"] == "ten"
+
+
+def test_new_fields_become_curated_columns_with_their_paths(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+    topic = "shop_columns"
+    dirs = topic_config(tmp_path, topic)
+    append_raw(spark, topic, [("a1", "k1", at(0), at(0), order("o1"))])
+    run_job(spark, topic, dirs)
+    append_raw(spark, topic, [("a2", "k2", at(9), at(9), order("o2", **{"Coupon Code": "X", "coupon_code": "Y"}))])
+    report = run_job(spark, topic, dirs)
+    assert report.curated.details["new_columns"] == ["coupon_code", "coupon_code_2"]
+    fields = {f.name: f.metadata.get("comment") for f in spark.table(TopicTables(topic).curated).schema.fields}
+    assert fields["coupon_code"] == 'payload:["Coupon Code"]' and fields["coupon_code_2"] == 'payload:["coupon_code"]'
+    assert all(
+        f.dataType.simpleString() == "string"
+        for f in spark.table(TopicTables(topic).curated).schema.fields
+        if not f.name.startswith("_")
+    )
+    rows = {r["_idempotency_key"]: r for r in table_rows(spark, TopicTables(topic).curated)}
+    assert rows["k2"]["coupon_code"] == "X" and rows["k2"]["coupon_code_2"] == "Y" and rows["k1"]["coupon_code"] is None
+
+
+def test_tiered_semantic_failure_keeps_curated_moving_then_catches_up(spark, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    topic = "shop_tiered"
+    dirs = topic_config(tmp_path, topic)
+    monkeypatch.delenv("PII_HASH_KEY", raising=False)
+    first = append_raw(spark, topic, BATCHES[0])
+    report = run_job(spark, topic, dirs)
+    assert report.outcome == "CURATED_ONLY"
+    assert "PII_HASH_KEY" in (report.reason or "") and report.semantic.status == "failed"
+    assert checkpoints(spark, topic) == (first, None)
+    second = append_raw(spark, topic, BATCHES[1])
+    monkeypatch.setenv("PII_HASH_KEY", "now-configured-key-123456")
+    report = run_job(spark, topic, dirs)
+    assert report.outcome == "FULL_SUCCESS"
+    assert report.raw["from_snapshot_exclusive"] is None  # semantic never ran: read from the start
+    assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
+
+
+def test_unified_mode_semantic_failure_moves_neither_layer(spark, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    topic = "shop_unified"
+    dirs = topic_config(tmp_path, topic)
+    monkeypatch.setenv("PII_HASH_KEY", "unified-mode-key-123456")
+    first = append_raw(spark, topic, BATCHES[0])
+    assert run_job(spark, topic, dirs, checkpoint_mode="unified").outcome == "FULL_SUCCESS"
+    append_raw(spark, topic, BATCHES[1])
+    curated_before = table_rows(spark, TopicTables(topic).curated)
+    monkeypatch.delenv("PII_HASH_KEY")
+    report = run_job(spark, topic, dirs, checkpoint_mode="unified")
+    assert report.outcome == "SEMANTIC_FAILED" and report.failed
+    assert report.curated.status == "not_run"
+    assert checkpoints(spark, topic) == (first, first)
+    assert table_rows(spark, TopicTables(topic).curated) == curated_before
+
+
+def test_dry_run_and_backfill_do_not_move_checkpoints(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+    topic = "shop_backfill"
+    dirs = topic_config(tmp_path, topic)
+    first = append_raw(spark, topic, BATCHES[0])
+    dry = run_job(spark, topic, dirs, dry_run=True)
+    assert dry.outcome == "FULL_SUCCESS" and dry.curated.status == "dry_run"
+    assert not spark.catalog.tableExists(f"curated_db.{topic}")
+    run_job(spark, topic, dirs)
+    second = append_raw(spark, topic, BATCHES[1])
+    backfill = run_job(
+        spark, topic, dirs, from_snapshot_exclusive=first, to_snapshot_inclusive=second, no_checkpoint=True
+    )
+    assert backfill.outcome == "FULL_SUCCESS"
+    assert checkpoints(spark, topic) == (first, first)
+    summaries = spark.sql(f"SELECT summary FROM curated_db.{topic}.snapshots").collect()
+    assert sum(CHECKPOINT_KEYS["curated"] in r.summary for r in summaries) == 1
+    live = run_job(spark, topic, dirs)  # the live run still processes the range once more, idempotently
+    assert live.outcome == "FULL_SUCCESS"
+    assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
