@@ -22,6 +22,10 @@ from spark_jobs.parse.payload import (
 from spark_jobs.semantic.typed_rows import ERRORS, VALID, build_typed_rows, failed_rule_counts
 
 pytestmark = pytest.mark.spark
+SCHEMA = (
+    "message_id string, idempotency_key string, event_ts timestamp, ingest_ts timestamp, "
+    f"payload string, {DEDUP_STATUS} string"
+)
 
 CONTRACT = parse_contract(
     """
@@ -66,7 +70,7 @@ def parsed(spark):  # type: ignore[no-untyped-def]
     rows = [(f"m-{k}", k, None, None, p, "kept") for k, p in PAYLOADS.items()]
     df = spark.createDataFrame(
         rows,
-        f"message_id string, idempotency_key string, event_ts timestamp, ingest_ts timestamp, payload string, {DEDUP_STATUS} string",
+        SCHEMA,
     )
     structure = with_paths(infer_payload_structure(spark, df), [f.path for f in CONTRACT.fields])
     return parse_payload(df, string_leaves(structure)).cache(), structure
@@ -122,7 +126,7 @@ def test_cast_reasons_never_echo_pii(spark) -> None:  # type: ignore[no-untyped-
     suite = parse_suite('{"expectations": []}', "expectations/t.json", contract)
     df = spark.createDataFrame(
         [("m", "k", None, None, '{"card": "4111-1111-1111-1111"}', "kept")],
-        f"message_id string, idempotency_key string, event_ts timestamp, ingest_ts timestamp, payload string, {DEDUP_STATUS} string",
+        SCHEMA,
     )
     structure = infer_payload_structure(spark, df)
     typed = build_typed_rows(parse_payload(df, string_leaves(structure)), contract, suite).first()

@@ -39,7 +39,7 @@ def test_mask_and_redact(spark) -> None:  # type: ignore[no-untyped-def]
 def test_hash_fields_need_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     contract = parse_contract("topic: t\nfields: [{name: e, type: string, pii: hash}]", "contracts/t.yaml")
     monkeypatch.delenv("PII_HASH_KEY", raising=False)
-    with pytest.raises(MissingSecretError, match="topic 't'.*PII_HASH_KEY"):
+    with pytest.raises(MissingSecretError, match=r"topic 't'.*PII_HASH_KEY"):
         hash_key_from_env(contract)
     monkeypatch.setenv("PII_HASH_KEY", "short")
     with pytest.raises(MissingSecretError, match="shorter than 16"):
