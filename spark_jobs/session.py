@@ -49,6 +49,9 @@ def catalog_conf(catalog_type: CatalogType, warehouse: str) -> dict[str, str]:
         f"{prefix}.warehouse": warehouse,
         "spark.sql.defaultCatalog": CATALOG,
         "spark.sql.session.timeZone": "UTC",
+        # Strict casts are done explicitly (parse/casts.py); ANSI mode would turn a bad
+        # value into a failed job instead of a quarantined row.
+        "spark.sql.ansi.enabled": "false",
     }
     if catalog_type == "hadoop":
         conf[f"{prefix}.type"] = "hadoop"
@@ -85,6 +88,7 @@ def build_session(
             .config("spark.jars", iceberg_runtime_jar())
             .config("spark.sql.shuffle.partitions", os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"))
             .config("spark.ui.enabled", "false")
+            .config("spark.sql.warehouse.dir", str(Path(warehouse).parent / "spark-sql-warehouse"))
             .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g"))
         )
     session = builder.getOrCreate()
