@@ -1,7 +1,8 @@
 """Test-only fault injection: ``UNIFIED_JOB_FAIL_AT=<point>`` raises at that point.
 
 Points: before_curated_commit, after_curated_commit, during_validation,
-before_semantic_write, after_commits_before_report. Unset in production.
+before_semantic_write, between_errors_and_semantic_merge,
+after_commits_before_report. Unset in production.
 """
 
 from __future__ import annotations

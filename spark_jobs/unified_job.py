@@ -113,6 +113,9 @@ def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicC
             if drift.has_drift:
                 log.warning("topic %s: schema drift %s", args.topic, drift.to_json())
         _write_layers(spark, args, tables, config, snapshot_range, checkpoints, parsed, structure, report, cached)
+        # The report states the checkpoints the tables actually hold, whatever happened.
+        report.curated.checkpoint_after = read_checkpoint(spark, tables.curated, "curated")
+        report.semantic.checkpoint_after = read_checkpoint(spark, tables.semantic, "semantic")
     finally:
         for df in cached:
             df.unpersist()
@@ -173,7 +176,6 @@ def _write_layers(
     for layer in order:
         layer_report = report.curated if layer == "curated" else report.semantic
         before = checkpoints.curated if layer == "curated" else checkpoints.semantic
-        layer_report.checkpoint_after = before
         if not args.writes(layer):
             layer_report.status = "skipped"
             continue
@@ -186,8 +188,6 @@ def _write_layers(
                     _write_curated(spark, args, tables, snapshot_range, parsed, structure, report)
                 else:
                     _write_semantic(spark, args, tables, config, snapshot_range, parsed, report, cached)
-            if not args.dry_run and not args.no_checkpoint:
-                layer_report.checkpoint_after = snapshot_range.to_inclusive
             layer_report.status = "dry_run" if args.dry_run else "written"
         except Exception as exc:  # a layer failure is an outcome, not a crash
             table = tables.curated if layer == "curated" else tables.semantic

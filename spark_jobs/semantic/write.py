@@ -15,6 +15,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs.commit.merge import merge_sql, merge_with_checkpoint
 from spark_jobs.config.contract import FieldSpec, TopicContract
+from spark_jobs.faults import maybe_fail
 from spark_jobs.read.snapshots import table_exists
 from spark_jobs.semantic.pii import mask
 from spark_jobs.semantic.typed_rows import ERRORS, VALID, text_column
@@ -137,6 +138,7 @@ def upsert_semantic(
         insert_when=f"NOT s.{VALID}",
     )
     merge_with_checkpoint(spark, error_rows, "errors_increment", errors_sql, {})
+    maybe_fail("between_errors_and_semantic_merge")
     semantic_sql = merge_sql(
         semantic,
         "semantic_increment",

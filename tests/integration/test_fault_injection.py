@@ -1,0 +1,95 @@
+"""Fail the job at chosen points, in both checkpoint modes, then re-run.
+
+After the re-runs every layer must hold exactly what a run that never failed holds,
+with the checkpoints on the last raw snapshot, and the outcome of the failed run must
+be the one the seed's failure matrix gives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spark_jobs.faults import ENV, InjectedFault
+from spark_jobs.tables import TopicTables
+
+from .jobkit import append_raw, checkpoints, run_job, table_rows, topic_config
+from .test_unified_job import BATCHES, assert_invariants
+
+pytestmark = [pytest.mark.spark, pytest.mark.slow]
+IGNORED = ("_run_id", "_raw_snapshot_id")
+
+# (mode, point) -> (outcome of the failed run, curated moved?, semantic moved?)
+MATRIX = {
+    ("tiered", "before_curated_commit"): ("CURATED_FAILED", False, False),
+    ("tiered", "after_curated_commit"): ("CURATED_FAILED", True, False),
+    ("tiered", "during_validation"): ("CURATED_ONLY", True, False),
+    ("tiered", "before_semantic_write"): ("CURATED_ONLY", True, False),
+    ("tiered", "between_errors_and_semantic_merge"): ("CURATED_ONLY", True, False),
+    ("tiered", "after_commits_before_report"): (None, True, True),
+    ("unified", "during_validation"): ("SEMANTIC_FAILED", False, False),
+    ("unified", "before_semantic_write"): ("SEMANTIC_FAILED", False, False),
+    ("unified", "between_errors_and_semantic_merge"): ("SEMANTIC_FAILED", False, False),
+    ("unified", "before_curated_commit"): ("CURATED_FAILED", False, True),
+    ("unified", "after_curated_commit"): ("CURATED_FAILED", True, True),
+    ("unified", "after_commits_before_report"): (None, True, True),
+}
+
+
+def _layers(spark, topic: str) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def,type-arg]
+    t = TopicTables(topic)
+    return {
+        "curated": table_rows(spark, t.curated, IGNORED),
+        "semantic": table_rows(spark, t.semantic, IGNORED),
+        "errors": table_rows(spark, t.errors, IGNORED),
+    }
+
+
+@pytest.fixture(scope="module")
+def clean_result(spark, tmp_path_factory) -> dict[str, dict[str, list[dict]]]:  # type: ignore[no-untyped-def,type-arg]
+    """What runs that never fail leave behind, per mode."""
+    import os
+
+    os.environ["PII_HASH_KEY"] = "fault-injection-key-0123456789"
+    results = {}
+    for mode in ("tiered", "unified"):
+        topic = f"clean_{mode}"
+        dirs = topic_config(tmp_path_factory.mktemp(topic), topic)
+        for batch in BATCHES[:2]:
+            append_raw(spark, topic, batch)
+            assert run_job(spark, topic, dirs, checkpoint_mode=mode).outcome == "FULL_SUCCESS"
+        results[mode] = _layers(spark, topic)
+    return results
+
+
+@pytest.mark.parametrize(("mode", "point"), sorted(MATRIX))
+def test_fail_then_rerun_equals_a_clean_run(
+    spark, tmp_path: Path, monkeypatch, clean_result, mode: str, point: str
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PII_HASH_KEY", "fault-injection-key-0123456789")
+    topic = f"f_{mode[0]}_{point}"[:60]
+    dirs = topic_config(tmp_path, topic)
+    first = append_raw(spark, topic, BATCHES[0])
+    assert run_job(spark, topic, dirs, checkpoint_mode=mode).outcome == "FULL_SUCCESS"
+    second = append_raw(spark, topic, BATCHES[1])
+
+    expected_outcome, curated_moved, semantic_moved = MATRIX[(mode, point)]
+    monkeypatch.setenv(ENV, point)
+    if expected_outcome is None:
+        with pytest.raises(InjectedFault):
+            run_job(spark, topic, dirs, checkpoint_mode=mode)
+    else:
+        report = run_job(spark, topic, dirs, checkpoint_mode=mode)
+        assert report.outcome == expected_outcome, report.to_json()
+        assert (report.curated.checkpoint_after, report.semantic.checkpoint_after) == checkpoints(spark, topic)
+    assert checkpoints(spark, topic) == (second if curated_moved else first, second if semantic_moved else first)
+    monkeypatch.delenv(ENV)
+
+    for attempt in range(2):  # re-run once, then once more: nothing may change
+        report = run_job(spark, topic, dirs, checkpoint_mode=mode, run_id=f"retry{attempt}")
+        done = curated_moved and semantic_moved
+        expected = "NO_NEW_DATA" if (done or attempt) else "FULL_SUCCESS"
+        assert report.outcome == expected, report.to_json()
+        assert _layers(spark, topic) == clean_result[mode]
+        assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
