@@ -52,6 +52,8 @@ def catalog_conf(catalog_type: CatalogType, warehouse: str) -> dict[str, str]:
         # Strict casts are done explicitly (parse/casts.py); ANSI mode would turn a bad
         # value into a failed job instead of a quarantined row.
         "spark.sql.ansi.enabled": "false",
+        # Payload keys that differ only in case ("Status", "status") are different fields.
+        "spark.sql.caseSensitive": "true",
     }
     if catalog_type == "hadoop":
         conf[f"{prefix}.type"] = "hadoop"

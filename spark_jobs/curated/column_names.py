@@ -8,7 +8,9 @@ segments are joined with ``__`` (``customer.address.city`` -> ``customer__addres
 Names must never move between runs, so the table itself remembers them: each payload
 column's comment holds its source path (``payload:["customer","E-mail"]``). A known path
 keeps its column; a new path gets its name, or ``<name>_2``, ``_3``... when two paths
-fold to the same name (``Email`` and ``email``), in sorted path order.
+fold to the same name (``Email`` and ``email``). Paths that are already clean names
+(``email``) are served first, then the rest in sorted order, so the plain name goes
+to the plain key.
 """
 
 from __future__ import annotations
@@ -54,7 +56,11 @@ def assign_names(paths: Iterable[Path], existing: Mapping[Path, str], reserved: 
     """Column name for every path: existing ones kept, new ones made unique."""
     names = dict(existing)
     taken = set(existing.values()) | set(reserved)
-    for path in sorted(set(paths) - set(existing)):
+
+    def priority(path: Path) -> tuple[bool, Path]:
+        return base_name(path) != "__".join(path), path
+
+    for path in sorted(set(paths) - set(existing), key=priority):
         name = base_name(path)
         candidate, suffix = name, 2
         while candidate in taken:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spark_jobs.parse.payload import CORRUPT, Path, value_at
+from spark_jobs.parse.payload import Path, is_malformed, value_at
 
 KEY = "_idempotency_key"
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -47,6 +47,6 @@ def flatten_to_strings(
     version of a key replaces the whole row.
     """
     sources = envelope_columns(raw_snapshot_id, run_id)
-    sources["_malformed_payload"] = F.when(F.col(CORRUPT).isNotNull(), F.col("payload"))
+    sources["_malformed_payload"] = F.when(is_malformed(), F.col("payload"))
     sources.update({name: value_at(path) for path, name in column_for_path.items()})
     return parsed.select(*[sources.get(name, F.lit(None).cast("string")).alias(name) for name in table_columns])

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -30,7 +30,22 @@ def infer_payload_structure(spark: SparkSession, df: DataFrame) -> T.StructType:
     jdataset = getattr(payloads._jdf, "as")(encoder)  # Dataset[String] without Python rows
     reader = spark._jsparkSession.read().option("columnNameOfCorruptRecord", CORRUPT)
     inferred = T.StructType.fromJson(json.loads(reader.json(jdataset).schema().json()))
-    return T.StructType([f for f in inferred.fields if f.name != CORRUPT])
+    return _unique_fields(T.StructType([f for f in inferred.fields if f.name != CORRUPT]))
+
+
+def _unique_fields(schema: T.StructType) -> T.StructType:
+    """Drop repeated names: a payload with a duplicate key (``{"a":1,"a":2}``) makes
+    inference list the field twice; parsing then keeps the last value, like most
+    JSON parsers."""
+    seen: set[str] = set()
+    fields = []
+    for f in schema.fields:
+        if f.name in seen:
+            continue
+        seen.add(f.name)
+        data_type = _unique_fields(f.dataType) if isinstance(f.dataType, T.StructType) else f.dataType
+        fields.append(T.StructField(f.name, data_type, f.nullable))
+    return T.StructType(fields)
 
 
 def string_leaves(schema: T.StructType) -> T.StructType:
@@ -75,6 +90,11 @@ def parse_payload(df: DataFrame, structure: T.StructType) -> DataFrame:
     schema = T.StructType([*structure.fields, T.StructField(CORRUPT, T.StringType())])
     parsed = F.from_json("payload", schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"})
     return df.withColumn(PARSED, parsed).withColumn(CORRUPT, F.col(f"{PARSED}.{CORRUPT}"))
+
+
+def is_malformed() -> Column:
+    """Payload null, empty, not JSON, or not a JSON object (after ``parse_payload``)."""
+    return F.col("payload").isNull() | F.col(PARSED).isNull() | F.col(CORRUPT).isNotNull()
 
 
 def leaf_paths(schema: T.StructType, prefix: Path = ()) -> list[Path]:

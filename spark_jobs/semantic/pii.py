@@ -17,19 +17,35 @@ from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.exceptions import MissingSecretError
 
 HASH_KEY_ENV = "PII_HASH_KEY"
+HASH_KEY_SECRET_ENV = "PII_HASH_KEY_SECRET_ID"  # AWS Secrets Manager id/ARN (EMR Serverless)
 REDACTED = "[REDACTED]"
 _BLOCK = 64
 
 
+def _secret_value(secret_id: str) -> str:
+    import boto3  # only when the key lives in AWS Secrets Manager
+
+    response = boto3.client("secretsmanager").get_secret_value(SecretId=secret_id)
+    return str(response.get("SecretString") or "")
+
+
 def hash_key_from_env(contract: TopicContract) -> bytes | None:
-    """The HMAC key, required when the contract has ``pii: hash`` fields."""
+    """The HMAC key, required when the contract has ``pii: hash`` fields.
+
+    ``PII_HASH_KEY`` (set from an Airflow connection/secret by the DAG) wins; otherwise
+    ``PII_HASH_KEY_SECRET_ID`` names an AWS Secrets Manager secret holding the key.
+    """
     value = os.environ.get(HASH_KEY_ENV, "")
+    secret_id = os.environ.get(HASH_KEY_SECRET_ENV, "")
+    if not value and secret_id and contract.has_hashed_pii:
+        value = _secret_value(secret_id)
     if contract.has_hashed_pii and len(value) < 16:
         fields = ", ".join(f.name for f in contract.fields if f.pii == "hash")
         raise MissingSecretError(
             f"topic {contract.topic!r}: fields {fields} are 'pii: hash' but {HASH_KEY_ENV} is "
-            f"{'not set' if not value else 'shorter than 16 characters'}; set it (Airflow: the "
-            "topic's pii_hash_key secret) to write the semantic layer. Nothing was written to it."
+            f"{'not set' if not value else 'shorter than 16 characters'} (nor {HASH_KEY_SECRET_ENV}); set "
+            "one of them (Airflow: the topic's pii_hash_key setting) to write the semantic layer. "
+            "Nothing was written to it."
         )
     return value.encode("utf-8") if value else None
 

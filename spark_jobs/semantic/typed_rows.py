@@ -16,7 +16,7 @@ from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.config.suite import TopicSuite
 from spark_jobs.dedup.deduplicate import DEDUP_STATUS
 from spark_jobs.parse.casts import cast_text
-from spark_jobs.parse.payload import CORRUPT, value_at
+from spark_jobs.parse.payload import is_malformed, value_at
 from spark_jobs.semantic.row_rules import describe, failure_condition
 
 ERRORS = "_errors"
@@ -71,7 +71,7 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, suite: TopicSui
         F.col("event_ts").alias("_event_ts"),
         F.col("ingest_ts").alias("_ingest_ts"),
         keyless.alias("_keyless"),
-        (F.col(CORRUPT).isNotNull() | F.col("payload").isNull()).alias("_malformed"),
+        is_malformed().alias("_malformed"),
         *[value_at(s.path).alias(text_column(s)) for s in contract.fields],
     )
     casts = {s.name: cast_text(F.col(text_column(s)), s) for s in contract.fields}
@@ -86,22 +86,18 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, suite: TopicSui
         ),
         _error(F.col("_malformed"), "payload:malformed_json", "payload", "payload is null or not a JSON object"),
     ]
+    # A malformed payload has no fields to judge: its one reason is enough.
+    parsed_ok = ~F.col("_malformed")
     for spec in contract.fields:
         text = F.col(text_column(spec))
         errors.append(_error(~casts[spec.name].fits, f"contract:type:{spec.type}", spec.name, _cast_reason(spec, text)))
         if not spec.nullable:
             errors.append(
-                _error(
-                    text.isNull() & ~F.col("_malformed"),
-                    "contract:not_null",
-                    spec.name,
-                    "required field is null or missing",
-                )
+                _error(parsed_ok & text.isNull(), "contract:not_null", spec.name, "required field is null or missing")
             )
     for rule in suite.rules:
-        errors.append(
-            _error(failure_condition(rule, F.col(rule.column)), rule.expectation_type, rule.column, describe(rule))
-        )
+        failed = parsed_ok & failure_condition(rule, F.col(rule.column))
+        errors.append(_error(failed, rule.expectation_type, rule.column, describe(rule)))
 
     error_list = F.filter(F.array(*errors), lambda e: e.isNotNull()).cast(ERROR_TYPE)
     return typed.withColumn(ERRORS, error_list).withColumn(VALID, F.size(ERRORS) == 0)

@@ -156,14 +156,14 @@ def test_new_fields_become_curated_columns_with_their_paths(spark, tmp_path: Pat
     report = run_job(spark, topic, dirs)
     assert report.curated.details["new_columns"] == ["coupon_code", "coupon_code_2"]
     fields = {f.name: f.metadata.get("comment") for f in spark.table(TopicTables(topic).curated).schema.fields}
-    assert fields["coupon_code"] == 'payload:["Coupon Code"]' and fields["coupon_code_2"] == 'payload:["coupon_code"]'
+    assert fields["coupon_code"] == 'payload:["coupon_code"]' and fields["coupon_code_2"] == 'payload:["Coupon Code"]'
     assert all(
         f.dataType.simpleString() == "string"
         for f in spark.table(TopicTables(topic).curated).schema.fields
         if not f.name.startswith("_")
     )
     rows = {r["_idempotency_key"]: r for r in table_rows(spark, TopicTables(topic).curated)}
-    assert rows["k2"]["coupon_code"] == "X" and rows["k2"]["coupon_code_2"] == "Y" and rows["k1"]["coupon_code"] is None
+    assert rows["k2"]["coupon_code"] == "Y" and rows["k2"]["coupon_code_2"] == "X" and rows["k1"]["coupon_code"] is None
 
 
 def test_tiered_semantic_failure_keeps_curated_moving_then_catches_up(spark, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

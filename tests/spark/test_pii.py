@@ -44,3 +44,21 @@ def test_hash_fields_need_a_key(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PII_HASH_KEY", "short")
     with pytest.raises(MissingSecretError, match="shorter than 16"):
         hash_key_from_env(contract)
+
+
+def test_hash_key_from_aws_secrets_manager(monkeypatch: pytest.MonkeyPatch) -> None:
+    import boto3
+    from moto import mock_aws
+
+    contract = parse_contract("topic: t\nfields: [{name: e, type: string, pii: hash}]", "contracts/t.yaml")
+    monkeypatch.delenv("PII_HASH_KEY", raising=False)
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        arn = boto3.client("secretsmanager").create_secret(Name="pii-key", SecretString="k" * 32)["ARN"]
+        monkeypatch.setenv("PII_HASH_KEY_SECRET_ID", arn)
+        assert hash_key_from_env(contract) == b"k" * 32

@@ -12,9 +12,9 @@ def test_naming_rule() -> None:
     assert base_name(("select",)) == "select"  # quoted in SQL, so keywords are fine
 
 
-def test_collisions_get_suffixes_in_sorted_path_order() -> None:
-    names = assign_names([("email",), ("Email",), ("E-mail",)], existing={})
-    assert names == {("E-mail",): "e_mail", ("Email",): "email", ("email",): "email_2"}
+def test_collisions_get_suffixes_and_the_clean_name_wins() -> None:
+    names = assign_names([("Email",), ("email",), ("E-mail",), ("EMAIL",)], existing={})
+    assert names == {("email",): "email", ("E-mail",): "e_mail", ("EMAIL",): "email_2", ("Email",): "email_3"}
 
 
 def test_existing_columns_never_move() -> None:
@@ -22,6 +22,10 @@ def test_existing_columns_never_move() -> None:
     names = assign_names([("Email",), ("email",)], existing=existing)
     assert names[("email",)] == "email"
     assert names[("Email",)] == "email_2"
+    assert assign_names([("email",)], existing={("Email",): "email"}) == {
+        ("Email",): "email",
+        ("email",): "email_2",
+    }
 
 
 def test_reserved_lineage_names_are_avoided() -> None:

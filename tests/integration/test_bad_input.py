@@ -1,0 +1,103 @@
+"""The bad-input corpus (tests/fixtures/bad_input): every case has its documented result.
+
+Each fixture holds raw rows and what must become of each key: which layer it lands in,
+which rules put it in errors, and selected curated/semantic values. No case may crash
+the job or lose a row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spark_jobs.tables import TopicTables
+
+from .jobkit import Row, append_raw, run_job, table_rows, topic_config
+
+pytestmark = pytest.mark.spark
+CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "bad_input"
+HUGE = "x" * 1_000_000
+
+
+def _row(doc: dict[str, Any]) -> Row:
+    payload = doc["payload"]
+    if isinstance(payload, str):
+        payload = payload.replace("{{HUGE}}", HUGE)
+    ts = [datetime.fromisoformat(doc[k]) if doc[k] else None for k in ("event_ts", "ingest_ts")]
+    return (doc["message_id"], doc["idempotency_key"], ts[0], ts[1], payload)
+
+
+def load_corpus() -> dict[str, dict[str, Any]]:
+    return {p.stem: json.loads(p.read_text()) for p in sorted(CORPUS.glob("*.json"))}
+
+
+@pytest.fixture(scope="module")
+def outcome(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
+    import os
+
+    os.environ.setdefault("PII_HASH_KEY", "bad-input-key-0123456789")
+    topic = "bad_input"
+    dirs = topic_config(tmp_path_factory.mktemp(topic), topic)
+    corpus = load_corpus()
+    batches: list[list[Row]] = [[], []]
+    for case in corpus.values():
+        for index, rows in enumerate(case.get("batches") or [case["rows"]]):
+            batches[index] += [_row(r) for r in rows]
+    reports = []
+    for batch in batches:
+        append_raw(spark, topic, batch)
+        reports.append(run_job(spark, topic, dirs))
+    t = TopicTables(topic)
+    return {
+        "corpus": corpus,
+        "reports": reports,
+        "curated": {r["_idempotency_key"]: r for r in table_rows(spark, t.curated)},
+        "semantic": {r["_idempotency_key"]: r for r in table_rows(spark, t.semantic)},
+        "errors": {r["_idempotency_key"]: r for r in table_rows(spark, t.errors)},
+        "rows": sum(len(b) for b in batches),
+    }
+
+
+def test_no_case_crashes_the_job(outcome) -> None:  # type: ignore[no-untyped-def]
+    assert [r.outcome for r in outcome["reports"]] == ["FULL_SUCCESS", "FULL_SUCCESS"]
+
+
+def test_no_row_is_lost(outcome) -> None:  # type: ignore[no-untyped-def]
+    keyed = set(outcome["semantic"]) | set(outcome["errors"])
+    assert len(keyed) == len(outcome["semantic"]) + len(outcome["errors"])
+    expected_keys = {k for case in outcome["corpus"].values() for k in case["expect"] if not k.startswith("__")}
+    assert expected_keys <= keyed
+    assert expected_keys - set(outcome["curated"]) == set()
+
+
+@pytest.mark.parametrize("case_name", sorted(p.stem for p in CORPUS.glob("*.json")))
+def test_case_has_its_documented_result(outcome, case_name: str) -> None:  # type: ignore[no-untyped-def]
+    case = outcome["corpus"][case_name]
+    for key, expect in case["expect"].items():
+        if key == "__missing_keys__":
+            quarantined = [k for k in outcome["errors"] if k.startswith("missing-key:")]
+            assert len(quarantined) == expect
+            for k in quarantined:
+                assert [e["rule"] for e in outcome["errors"][k]["_errors"]][0] == "envelope:missing_key"
+            continue
+        layer = expect["layer"]
+        assert key in outcome[layer], f"{case_name}: {key} not in {layer}"
+        other = "errors" if layer == "semantic" else "semantic"
+        assert key not in outcome[other]
+        if "rules" in expect:
+            rules = [e["rule"] for e in outcome["errors"][key]["_errors"]]
+            assert rules == expect["rules"], f"{case_name}: {rules}"
+            assert all(e["reason"] for e in outcome["errors"][key]["_errors"])
+        for column, value in expect.get("curated", {}).items():
+            assert outcome["curated"][key][column] == value, f"{case_name}: curated {column}"
+        for column, length in expect.get("curated_len", {}).items():
+            assert len(outcome["curated"][key][column]) == length
+        for prefix, value in expect.get("curated_prefix", {}).items():
+            matches = [c for c in outcome["curated"][key] if c.startswith(prefix)]
+            assert len(matches) == 1 and outcome["curated"][key][matches[0]] == value
+        for column, value in expect.get("semantic", {}).items():
+            assert str(outcome["semantic"][key][column]) == value, f"{case_name}: semantic {column}"
