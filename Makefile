@@ -15,7 +15,14 @@ DEMO_TOPICS ?= orders payments
 DEMO_BATCHES ?= 3
 DEMO_ROWS ?= 2000
 
-.PHONY: setup java demo demo-job demo-reset test test-fast lint typecheck emr-package clean
+TOPIC ?= orders
+AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/airflow_home AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins \
+	AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/airflow_home/airflow.db \
+	LAKEHOUSE_PROJECT_DIR=$(CURDIR)
+
+.PHONY: setup java demo demo-job demo-reset test test-fast lint typecheck emr-package emr-venv clean \
+	airflow-dags airflow-test airflow-e2e airflow-dag-test airflow-standalone bench-dag-parse
 
 setup: java $(STAMP)
 
@@ -36,10 +43,11 @@ $(STAMP): requirements.txt requirements-dev.txt spark_jobs/requirements.txt cons
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check spark_jobs demo
+	$(BIN)/ruff format --check spark_jobs demo plugins dags tests bench
+	$(BIN)/python -m lakehouse_unified.dag_files check dags
 
 typecheck: setup
-	$(BIN)/mypy spark_jobs demo
+	$(BIN)/mypy spark_jobs demo plugins/lakehouse_unified
 
 test: setup lint typecheck
 	$(BIN)/python -m pytest
@@ -47,25 +55,52 @@ test: setup lint typecheck
 test-fast: setup
 	$(BIN)/python -m pytest -m "not spark and not airflow_e2e and not slow"
 
+# The main command: demo raw batches, then one real Airflow DAG run per topic
+# (`airflow dags test`, sqlite metadata DB, runtime local); prints the XCom outcome.
+demo: setup
+	$(BIN)/python -m demo.run_demo $(foreach t,$(DEMO_TOPICS),--topic $(t)) \
+	  --batches $(DEMO_BATCHES) --rows-per-batch $(DEMO_ROWS)
+
+# The job alone, without Airflow (same demo data).
 demo-job: setup
 	@for topic in $(DEMO_TOPICS); do \
 	  $(BIN)/python -m demo.generate_raw --topic $$topic --batches $(DEMO_BATCHES) --rows-per-batch $(DEMO_ROWS) --seed 7 || exit 1; \
 	  $(BIN)/python -m spark_jobs.unified_job --topic $$topic --run-report lakehouse/reports/$$topic-latest.json || exit 1; \
 	done
 
-demo: demo-job
-
 demo-reset:
-	rm -rf lakehouse
+	rm -rf lakehouse airflow_home
+
+airflow-dags: setup  ## write dags/unified__<topic>.py for every dags/topics/<topic>.yaml
+	$(BIN)/python -m lakehouse_unified.dag_files sync dags
+
+airflow-test: setup  ## fast Airflow tests (~15 s)
+	$(BIN)/python -m lakehouse_unified.dag_files check dags
+	$(BIN)/python -m pytest tests/airflow -m "not airflow_e2e"
+
+airflow-e2e: setup  ## airflow dags test with the real job (~4 min)
+	$(BIN)/python -m pytest tests/airflow -m airflow_e2e
+
+airflow-dag-test: setup  ## one run of unified__$(TOPIC) on this machine, no scheduler
+	$(AIRFLOW_ENV) $(BIN)/airflow db migrate
+	$(AIRFLOW_ENV) $(BIN)/airflow dags test unified__$(TOPIC)
+
+airflow-standalone: setup  ## scheduler + api-server + triggerer on :8080 (needed for backfills)
+	$(AIRFLOW_ENV) $(BIN)/airflow standalone
+
+bench-dag-parse: setup
+	$(BIN)/python bench/dag_parse.py
 
 emr-package: setup
 	rm -rf build/emr && mkdir -p build/emr
-	cd $(CURDIR) && zip -qr build/emr/spark_jobs.zip spark_jobs -x '*/__pycache__/*'
+	$(BIN)/python -c "import zipfile, pathlib; z = zipfile.ZipFile('build/emr/spark_jobs.zip', 'w'); \
+	  [z.write(p) for p in sorted(pathlib.Path('spark_jobs').rglob('*')) if '__pycache__' not in p.parts]"
 	cp spark_jobs/entrypoint.py build/emr/entrypoint.py
-	$(BIN)/python -m venv --copies build/emr/venv
-	build/emr/venv/bin/pip install -q venv-pack -r spark_jobs/requirements.txt
-	cd build/emr && venv/bin/venv-pack -q -o pyspark_deps.tar.gz -p venv
-	@echo "Upload build/emr/{entrypoint.py,spark_jobs.zip,pyspark_deps.tar.gz} to the topic's code_uri (see docs/AIRFLOW.md)"
+	@echo "Upload build/emr/{entrypoint.py,spark_jobs.zip} to the topic's code_uri and build"
+	@echo "pyspark_deps.tar.gz with 'make emr-venv' (Amazon Linux, see docs/AIRFLOW.md)"
+
+emr-venv:  ## pyspark_deps.tar.gz built on Amazon Linux 2023 (needs Docker)
+	docker build -f docker/emr-venv.Dockerfile --platform linux/amd64 --output type=local,dest=build/emr .
 
 clean:
 	rm -rf build .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,7 @@ on the same thread. The callable is a Python object called back through py4j
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
@@ -79,7 +80,6 @@ def run_with_commit_properties(spark: SparkSession, properties: Mapping[str, str
 
 def merge_sql(
     target: str,
-    source_view: str,
     columns: Sequence[str],
     when_matched: str,
     update: bool = True,
@@ -98,19 +98,25 @@ def merge_sql(
     clauses.append(
         f"WHEN NOT MATCHED{insert_cond} THEN INSERT ({', '.join(cols)}) VALUES ({', '.join('s.' + c for c in cols)})"
     )
-    return f"MERGE INTO {target} t USING {source_view} s ON t.`_idempotency_key` = s.`_idempotency_key` " + " ".join(
-        clauses
-    )
+    return f"MERGE INTO {target} t USING {SOURCE} s ON t.`_idempotency_key` = s.`_idempotency_key` " + " ".join(clauses)
+
+
+SOURCE = "{source}"
+"""Placeholder for the source view in MERGE statements built by ``merge_sql``."""
 
 
 def merge_with_checkpoint(
     spark: SparkSession,
     source: DataFrame,
-    view_name: str,
     sql: str,
     properties: Mapping[str, str],
 ) -> None:
-    """Register ``source`` as a view and run the MERGE with commit properties."""
+    """Register ``source`` under a unique view name and run the MERGE with properties.
+
+    The unique name keeps two runs sharing a session from reading each other's rows.
+    """
+    view_name = f"increment_{uuid.uuid4().hex}"
+    sql = sql.replace(SOURCE, view_name)
     source.createOrReplaceTempView(view_name)
 
     def run_merge() -> None:

@@ -77,5 +77,5 @@ def upsert_curated(
     spark: SparkSession, table: str, rows: DataFrame, columns: list[str], properties: dict[str, str]
 ) -> None:
     """Latest version wins, also against rows of earlier runs; same version = rewrite."""
-    sql = merge_sql(table, "curated_increment", columns, when_matched=version_at_least("s", "t"))
-    merge_with_checkpoint(spark, rows, "curated_increment", sql, properties)
+    sql = merge_sql(table, columns, when_matched=version_at_least("s", "t"))
+    merge_with_checkpoint(spark, rows, sql, properties)

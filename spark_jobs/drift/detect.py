@@ -17,14 +17,7 @@ from pyspark.sql import types as T
 from spark_jobs.config.contract import TopicContract
 from spark_jobs.parse.casts import cast_text
 from spark_jobs.parse.payload import Path, is_malformed, leaf_paths, value_at
-
-PII_SAMPLE = "[pii: not shown]"
-# Conservative patterns for values that look like PII in fields nobody classified.
-LOOKS_LIKE_PII = (
-    r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"  # email
-    r"|(?:\d[ -]?){13,19}"  # card number
-    r"|\+?\d[\d ().-]{7,}\d"  # phone number
-)
+from spark_jobs.semantic.pii import PII_SAMPLE, shown_unless_pii
 
 
 @dataclass(frozen=True)
@@ -79,10 +72,7 @@ def new_field_paths(structure: T.StructType, contract: TopicContract) -> list[Pa
 
 
 def _safe_sample(value: Column) -> Column:
-    # Only the shown part is checked: the email pattern backtracks quadratically, so
-    # running it over a 1 MB value would stall the job.
-    shown = F.substring(value, 1, 80)
-    return F.when(shown.rlike(LOOKS_LIKE_PII), F.lit(PII_SAMPLE)).otherwise(shown)
+    return shown_unless_pii(value, 80, PII_SAMPLE)
 
 
 def detect_drift(parsed: DataFrame, structure: T.StructType, contract: TopicContract) -> DriftReport:

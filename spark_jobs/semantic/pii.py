@@ -20,6 +20,29 @@ HASH_KEY_ENV = "PII_HASH_KEY"
 HASH_KEY_SECRET_ENV = "PII_HASH_KEY_SECRET_ID"  # AWS Secrets Manager id/ARN (EMR Serverless)
 REDACTED = "[REDACTED]"
 _BLOCK = 64
+PII_SAMPLE = "[pii: not shown]"
+# Conservative patterns for values that look like PII in fields nobody classified
+# (drift samples, echoed values in error reasons).
+LOOKS_LIKE_PII = (
+    r"[^@\s]+@[^@\s]+\.[A-Za-z]{2,}"  # email
+    r"|(?:\d[ -]?){13,19}"  # card number
+    r"|\+?\d[\d ().-]{7,}\d"  # phone number
+)
+
+
+def unless_looks_like_pii(value: Column, placeholder: str = PII_SAMPLE) -> Column:
+    """The whole value, or ``placeholder`` if its first 200 characters look like PII."""
+    return F.when(F.substring(value, 1, 200).rlike(LOOKS_LIKE_PII), F.lit(placeholder)).otherwise(value)
+
+
+def shown_unless_pii(value: Column, length: int, placeholder: str = PII_SAMPLE) -> Column:
+    """The first ``length`` characters, or ``placeholder`` if they look like PII.
+
+    Only the shown part is checked: the email pattern backtracks quadratically, so
+    running it over a 1 MB value would stall the job.
+    """
+    shown = F.substring(value, 1, length)
+    return F.when(shown.rlike(LOOKS_LIKE_PII), F.lit(placeholder)).otherwise(shown)
 
 
 def _secret_value(secret_id: str) -> str:

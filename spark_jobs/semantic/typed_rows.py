@@ -17,6 +17,7 @@ from spark_jobs.config.suite import TopicSuite
 from spark_jobs.dedup.deduplicate import DEDUP_STATUS
 from spark_jobs.parse.casts import cast_text
 from spark_jobs.parse.payload import is_malformed, value_at
+from spark_jobs.semantic.pii import shown_unless_pii
 from spark_jobs.semantic.row_rules import describe, failure_condition
 
 ERRORS = "_errors"
@@ -46,7 +47,8 @@ def _error(condition: Column, rule: str, column: str, reason: Column | str) -> C
 def _cast_reason(spec: FieldSpec, text: Column) -> Column:
     if spec.pii != "none":  # never echo a PII value
         return F.lit(f"value does not fit {spec.type}")
-    return F.concat(F.lit("value '"), F.substring(text, 1, 60), F.lit(f"' does not fit {spec.type}"))
+    shown = shown_unless_pii(text, 60)
+    return F.concat(F.lit("value '"), shown, F.lit(f"' does not fit {spec.type}"))
 
 
 def build_typed_rows(parsed: DataFrame, contract: TopicContract, suite: TopicSuite) -> DataFrame:

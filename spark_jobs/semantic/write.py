@@ -17,7 +17,7 @@ from spark_jobs.commit.merge import merge_sql, merge_with_checkpoint
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.faults import maybe_fail
 from spark_jobs.read.snapshots import table_exists
-from spark_jobs.semantic.pii import mask
+from spark_jobs.semantic.pii import mask, unless_looks_like_pii
 from spark_jobs.semantic.typed_rows import ERRORS, VALID, text_column
 from spark_jobs.tables import OUTPUT_TABLE_PROPERTIES, quote
 
@@ -115,7 +115,14 @@ def masked_semantic_rows(
 def masked_error_rows(
     winners: DataFrame, contract: TopicContract, key: bytes | None, raw_snapshot_id: int, run_id: str
 ) -> DataFrame:
-    fields = [mask(F.col(text_column(s)), s, key).alias(s.name) for s in contract.fields]
+    # Quarantined text is not trusted to match its classification: a value of a
+    # non-PII field that looks like PII (an email in "status") is hidden too.
+    fields = [
+        (
+            mask(F.col(text_column(s)), s, key) if s.pii != "none" else unless_looks_like_pii(F.col(text_column(s)))
+        ).alias(s.name)
+        for s in contract.fields
+    ]
     return winners.select(*ENVELOPE, *fields, ERRORS, *_lineage(raw_snapshot_id, run_id), VALID)
 
 
@@ -131,20 +138,18 @@ def upsert_semantic(
     """Errors first, then semantic with the checkpoint (see module docstring)."""
     errors_sql = merge_sql(
         errors,
-        "errors_increment",
         errors_columns(contract),
         when_matched=f"NOT s.{VALID}",
         delete_when=f"s.{VALID}",
         insert_when=f"NOT s.{VALID}",
     )
-    merge_with_checkpoint(spark, error_rows, "errors_increment", errors_sql, {})
+    merge_with_checkpoint(spark, error_rows, errors_sql, {})
     maybe_fail("between_errors_and_semantic_merge")
     semantic_sql = merge_sql(
         semantic,
-        "semantic_increment",
         semantic_columns(contract),
         when_matched=f"s.{VALID}",
         delete_when=f"NOT s.{VALID}",
         insert_when=f"s.{VALID}",
     )
-    merge_with_checkpoint(spark, semantic_rows, "semantic_increment", semantic_sql, properties)
+    merge_with_checkpoint(spark, semantic_rows, semantic_sql, properties)

@@ -36,7 +36,7 @@ def load_corpus() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def outcome(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
+def outcome(spark, tmp_path_factory):
     import os
 
     os.environ.setdefault("PII_HASH_KEY", "bad-input-key-0123456789")
@@ -62,11 +62,11 @@ def outcome(spark, tmp_path_factory):  # type: ignore[no-untyped-def]
     }
 
 
-def test_no_case_crashes_the_job(outcome) -> None:  # type: ignore[no-untyped-def]
+def test_no_case_crashes_the_job(outcome) -> None:
     assert [r.outcome for r in outcome["reports"]] == ["FULL_SUCCESS", "FULL_SUCCESS"]
 
 
-def test_no_row_is_lost(outcome) -> None:  # type: ignore[no-untyped-def]
+def test_no_row_is_lost(outcome) -> None:
     keyed = set(outcome["semantic"]) | set(outcome["errors"])
     assert len(keyed) == len(outcome["semantic"]) + len(outcome["errors"])
     expected_keys = {k for case in outcome["corpus"].values() for k in case["expect"] if not k.startswith("__")}
@@ -75,7 +75,7 @@ def test_no_row_is_lost(outcome) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("case_name", sorted(p.stem for p in CORPUS.glob("*.json")))
-def test_case_has_its_documented_result(outcome, case_name: str) -> None:  # type: ignore[no-untyped-def]
+def test_case_has_its_documented_result(outcome, case_name: str) -> None:
     case = outcome["corpus"][case_name]
     for key, expect in case["expect"].items():
         if key == "__missing_keys__":

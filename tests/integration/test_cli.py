@@ -25,7 +25,7 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def test_spark_submit_entrypoint_writes_report_and_exit_code(spark, warehouse: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_spark_submit_entrypoint_writes_report_and_exit_code(spark, warehouse: Path, tmp_path: Path) -> None:
     topic = "shop_cli"
     contracts, expectations = topic_config(tmp_path, topic)
     snapshot = append_raw(spark, topic, BATCHES[0])
@@ -71,7 +71,7 @@ def test_bad_arguments_exit_2_with_a_message() -> None:
     assert "'Bad-Topic;DROP' is not a valid topic name" in done.stderr
 
 
-def test_gx_validation_agrees_with_row_rules(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+def test_gx_validation_agrees_with_row_rules(spark, tmp_path: Path, hash_key: str) -> None:
     topic = "shop_gx"
     dirs = topic_config(tmp_path, topic)
     append_raw(spark, topic, [*BATCHES[0], ("g1", "kg", at(1), at(1), '{"order_id": "x", "amount": -3}')])

@@ -37,7 +37,7 @@ MATRIX = {
 }
 
 
-def _layers(spark, topic: str) -> dict[str, list[dict]]:  # type: ignore[no-untyped-def,type-arg]
+def _layers(spark, topic: str) -> dict[str, list[dict]]:
     t = TopicTables(topic)
     return {
         "curated": table_rows(spark, t.curated, IGNORED),
@@ -47,7 +47,7 @@ def _layers(spark, topic: str) -> dict[str, list[dict]]:  # type: ignore[no-unty
 
 
 @pytest.fixture(scope="module")
-def clean_result(spark, tmp_path_factory) -> dict[str, dict[str, list[dict]]]:  # type: ignore[no-untyped-def,type-arg]
+def clean_result(spark, tmp_path_factory) -> dict[str, dict[str, list[dict]]]:
     """What runs that never fail leave behind, per mode."""
     import os
 
@@ -66,7 +66,7 @@ def clean_result(spark, tmp_path_factory) -> dict[str, dict[str, list[dict]]]:  
 @pytest.mark.parametrize(("mode", "point"), sorted(MATRIX))
 def test_fail_then_rerun_equals_a_clean_run(
     spark, tmp_path: Path, monkeypatch, clean_result, mode: str, point: str
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     monkeypatch.setenv("PII_HASH_KEY", "fault-injection-key-0123456789")
     topic = f"f_{mode[0]}_{point}"[:60]
     dirs = topic_config(tmp_path, topic)

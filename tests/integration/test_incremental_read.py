@@ -11,7 +11,7 @@ from .jobkit import append_raw, at
 pytestmark = pytest.mark.spark
 
 
-def test_increment_reads_only_new_files(spark) -> None:  # type: ignore[no-untyped-def]
+def test_increment_reads_only_new_files(spark) -> None:
     topic = "read_only_new"
     first = append_raw(spark, topic, [(f"a{i}", f"k{i}", at(i), at(i), "{}") for i in range(5)])
     files_first = set(spark.table(f"raw_db.{topic}").inputFiles())

@@ -13,7 +13,7 @@ from .jobkit import append_raw, at, checkpoints, expected_latest, run_job, table
 pytestmark = pytest.mark.spark
 
 
-def test_expired_checkpoint_is_reported_and_resume_is_explicit(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+def test_expired_checkpoint_is_reported_and_resume_is_explicit(spark, tmp_path: Path, hash_key: str) -> None:
     topic = "shop_expired"
     dirs = topic_config(tmp_path, topic)
     batches = [

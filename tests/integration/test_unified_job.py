@@ -66,7 +66,7 @@ def _all_string_values(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, default=str)
 
 
-def assert_invariants(spark, topic: str, consumed: list[Row], last_snapshot: int) -> None:  # type: ignore[no-untyped-def]
+def assert_invariants(spark, topic: str, consumed: list[Row], last_snapshot: int) -> None:
     tables = TopicTables(topic)
     expected = expected_latest(consumed)
     curated = {r["_idempotency_key"]: r for r in table_rows(spark, tables.curated)}
@@ -92,7 +92,7 @@ def assert_invariants(spark, topic: str, consumed: list[Row], last_snapshot: int
     assert checkpoints(spark, topic) == (last_snapshot, last_snapshot)
 
 
-def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path: Path, hash_key: str) -> None:
     topic = "shop_batches"
     dirs = topic_config(tmp_path, topic)
     consumed: list[Row] = []
@@ -121,7 +121,7 @@ def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path:
     assert run_job(spark, topic, dirs).outcome == "NO_NEW_DATA"
 
 
-def test_first_batch_counts_and_values(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+def test_first_batch_counts_and_values(spark, tmp_path: Path, hash_key: str) -> None:
     topic = "shop_counts"
     dirs = topic_config(tmp_path, topic)
     append_raw(spark, topic, BATCHES[0])
@@ -147,7 +147,7 @@ def test_first_batch_counts_and_values(spark, tmp_path: Path, hash_key: str) -> 
     assert errors["k3"]["amount"] == "ten"
 
 
-def test_new_fields_become_curated_columns_with_their_paths(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+def test_new_fields_become_curated_columns_with_their_paths(spark, tmp_path: Path, hash_key: str) -> None:
     topic = "shop_columns"
     dirs = topic_config(tmp_path, topic)
     append_raw(spark, topic, [("a1", "k1", at(0), at(0), order("o1"))])
@@ -166,7 +166,7 @@ def test_new_fields_become_curated_columns_with_their_paths(spark, tmp_path: Pat
     assert rows["k2"]["coupon_code"] == "Y" and rows["k2"]["coupon_code_2"] == "X" and rows["k1"]["coupon_code"] is None
 
 
-def test_tiered_semantic_failure_keeps_curated_moving_then_catches_up(spark, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_tiered_semantic_failure_keeps_curated_moving_then_catches_up(spark, tmp_path: Path, monkeypatch) -> None:
     topic = "shop_tiered"
     dirs = topic_config(tmp_path, topic)
     monkeypatch.delenv("PII_HASH_KEY", raising=False)
@@ -183,7 +183,7 @@ def test_tiered_semantic_failure_keeps_curated_moving_then_catches_up(spark, tmp
     assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
 
 
-def test_unified_mode_semantic_failure_moves_neither_layer(spark, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_unified_mode_semantic_failure_moves_neither_layer(spark, tmp_path: Path, monkeypatch) -> None:
     topic = "shop_unified"
     dirs = topic_config(tmp_path, topic)
     monkeypatch.setenv("PII_HASH_KEY", "unified-mode-key-123456")
@@ -199,7 +199,7 @@ def test_unified_mode_semantic_failure_moves_neither_layer(spark, tmp_path: Path
     assert table_rows(spark, TopicTables(topic).curated) == curated_before
 
 
-def test_dry_run_and_backfill_do_not_move_checkpoints(spark, tmp_path: Path, hash_key: str) -> None:  # type: ignore[no-untyped-def]
+def test_dry_run_and_backfill_do_not_move_checkpoints(spark, tmp_path: Path, hash_key: str) -> None:
     topic = "shop_backfill"
     dirs = topic_config(tmp_path, topic)
     first = append_raw(spark, topic, BATCHES[0])

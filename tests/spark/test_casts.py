@@ -12,13 +12,13 @@ from spark_jobs.parse.casts import cast_text
 pytestmark = pytest.mark.spark
 
 
-def _cast(spark, type_: str, texts: list[str | None]):  # type: ignore[no-untyped-def]
+def _cast(spark, type_: str, texts: list[str | None]):
     df = spark.createDataFrame([(t,) for t in texts], "t string")
     result = cast_text(F.col("t"), FieldSpec("f", type_, ("f",)))
     return [(r.v, r.ok) for r in df.select(result.value.alias("v"), result.fits.alias("ok")).collect()]
 
 
-def test_int_is_strict(spark) -> None:  # type: ignore[no-untyped-def]
+def test_int_is_strict(spark) -> None:
     assert _cast(spark, "int", ["12", "-3", "12.5", "abc", "99999999999", None]) == [
         (12, True),
         (-3, True),
@@ -29,7 +29,7 @@ def test_int_is_strict(spark) -> None:  # type: ignore[no-untyped-def]
     ]
 
 
-def test_decimal_rejects_rounding_and_overflow(spark) -> None:  # type: ignore[no-untyped-def]
+def test_decimal_rejects_rounding_and_overflow(spark) -> None:
     assert _cast(spark, "decimal(5,2)", ["12.5", "12.50", "1.239", "123456", "x"]) == [
         (Decimal("12.50"), True),
         (Decimal("12.50"), True),
@@ -39,7 +39,7 @@ def test_decimal_rejects_rounding_and_overflow(spark) -> None:  # type: ignore[n
     ]
 
 
-def test_boolean_date_timestamp(spark) -> None:  # type: ignore[no-untyped-def]
+def test_boolean_date_timestamp(spark) -> None:
     assert _cast(spark, "boolean", ["true", "false", "yes"]) == [(True, True), (False, True), (None, False)]
     assert _cast(spark, "date", ["2024-02-29", "2024-13-45", "2024-02-29T10:00"]) == [
         (dt.date(2024, 2, 29), True),
@@ -51,5 +51,5 @@ def test_boolean_date_timestamp(spark) -> None:  # type: ignore[no-untyped-def]
     assert ts[2] == (None, False)
 
 
-def test_string_accepts_anything(spark) -> None:  # type: ignore[no-untyped-def]
+def test_string_accepts_anything(spark) -> None:
     assert _cast(spark, "string", ['{"a":1}', "x"]) == [('{"a":1}', True), ("x", True)]

@@ -15,14 +15,14 @@ def _s(n: int) -> datetime:
     return T + timedelta(seconds=n)
 
 
-def _statuses(spark, rows, consumed=None):  # type: ignore[no-untyped-def]
+def _statuses(spark, rows, consumed=None):
     raw = spark.createDataFrame(rows, SCHEMA)
     consumed_df = spark.createDataFrame([(m,) for m in consumed], "message_id string") if consumed else None
     labelled = label_duplicates(raw, consumed_df)
     return {(r.message_id, r.payload): r[DEDUP_STATUS] for r in labelled.collect()}, count_by_status(labelled)
 
 
-def test_first_arrival_wins_per_message_id(spark) -> None:  # type: ignore[no-untyped-def]
+def test_first_arrival_wins_per_message_id(spark) -> None:
     statuses, counts = _statuses(
         spark,
         [
@@ -34,7 +34,7 @@ def test_first_arrival_wins_per_message_id(spark) -> None:  # type: ignore[no-un
     assert counts["network_duplicate"] == 1 and counts["kept"] == 1
 
 
-def test_latest_version_wins_per_key_with_deterministic_tie_break(spark) -> None:  # type: ignore[no-untyped-def]
+def test_latest_version_wins_per_key_with_deterministic_tie_break(spark) -> None:
     statuses, _ = _statuses(
         spark,
         [
@@ -48,7 +48,7 @@ def test_latest_version_wins_per_key_with_deterministic_tie_break(spark) -> None
     assert statuses[("m4", "tie-b")] == "kept" and statuses[("m3", "tie-a")] == "superseded"
 
 
-def test_a_duplicate_of_the_winner_does_not_shadow_the_key(spark) -> None:  # type: ignore[no-untyped-def]
+def test_a_duplicate_of_the_winner_does_not_shadow_the_key(spark) -> None:
     statuses, _ = _statuses(
         spark,
         [
@@ -60,7 +60,7 @@ def test_a_duplicate_of_the_winner_does_not_shadow_the_key(spark) -> None:  # ty
     assert statuses == {("m1", "v2"): "kept", ("m1", "v2-retry"): "network_duplicate", ("m0", "v1"): "superseded"}
 
 
-def test_already_consumed_message_ids_are_dropped_even_if_payload_differs(spark) -> None:  # type: ignore[no-untyped-def]
+def test_already_consumed_message_ids_are_dropped_even_if_payload_differs(spark) -> None:
     statuses, counts = _statuses(
         spark, [("m1", "k1", _s(0), _s(0), "changed"), ("m2", "k2", _s(0), _s(0), "new")], consumed=["m1"]
     )
@@ -68,7 +68,7 @@ def test_already_consumed_message_ids_are_dropped_even_if_payload_differs(spark)
     assert counts["already_consumed"] == 1
 
 
-def test_rows_without_keys_are_labelled_not_dropped(spark) -> None:  # type: ignore[no-untyped-def]
+def test_rows_without_keys_are_labelled_not_dropped(spark) -> None:
     statuses, counts = _statuses(
         spark, [(None, "k1", _s(0), _s(0), "a"), ("m2", "  ", _s(0), _s(0), "b"), ("m3", "k3", None, None, "c")]
     )

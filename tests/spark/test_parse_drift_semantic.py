@@ -66,7 +66,7 @@ PAYLOADS = {
 
 
 @pytest.fixture(scope="module")
-def parsed(spark):  # type: ignore[no-untyped-def]
+def parsed(spark):
     rows = [(f"m-{k}", k, None, None, p, "kept") for k, p in PAYLOADS.items()]
     df = spark.createDataFrame(
         rows,
@@ -76,7 +76,7 @@ def parsed(spark):  # type: ignore[no-untyped-def]
     return parse_payload(df, string_leaves(structure)).cache(), structure
 
 
-def test_structure_has_nested_leaves_and_arrays_as_text(parsed) -> None:  # type: ignore[no-untyped-def]
+def test_structure_has_nested_leaves_and_arrays_as_text(parsed) -> None:
     df, structure = parsed
     paths = set(leaf_paths(structure))
     assert {("customer", "email"), ("items",), ("meta", "a", "b"), ("Coupon Code",)} <= paths
@@ -87,7 +87,7 @@ def test_structure_has_nested_leaves_and_arrays_as_text(parsed) -> None:  # type
     assert [r.idempotency_key for r in df.where(F.col(CORRUPT).isNotNull()).collect()] == ["k4"]
 
 
-def test_drift_counts_new_missing_and_mistyped_fields(parsed) -> None:  # type: ignore[no-untyped-def]
+def test_drift_counts_new_missing_and_mistyped_fields(parsed) -> None:
     df, structure = parsed
     drift = detect_drift(df, structure, CONTRACT)
     assert drift.rows == 7 and drift.malformed_rows == 1
@@ -101,7 +101,7 @@ def test_drift_counts_new_missing_and_mistyped_fields(parsed) -> None:  # type: 
     assert mismatches == {"amount": (1, "abc"), "qty": (1, "2.5")}
 
 
-def test_every_row_is_valid_or_has_reasons(parsed) -> None:  # type: ignore[no-untyped-def]
+def test_every_row_is_valid_or_has_reasons(parsed) -> None:
     df, _ = parsed
     typed = build_typed_rows(df, CONTRACT, SUITE)
     result = {r["_idempotency_key"]: r for r in typed.collect()}
@@ -121,7 +121,7 @@ def test_every_row_is_valid_or_has_reasons(parsed) -> None:  # type: ignore[no-u
     assert counts["expect_column_values_to_be_unique:order_id"] == 2
 
 
-def test_cast_reasons_never_echo_pii(spark) -> None:  # type: ignore[no-untyped-def]
+def test_cast_reasons_never_echo_pii(spark) -> None:
     contract = parse_contract("topic: t\nfields: [{name: card, type: long, pii: mask}]", "contracts/t.yaml")
     suite = parse_suite('{"expectations": []}', "expectations/t.json", contract)
     df = spark.createDataFrame(

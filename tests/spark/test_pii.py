@@ -14,7 +14,7 @@ pytestmark = pytest.mark.spark
 
 
 @pytest.mark.parametrize("key", [b"k" * 20, b"a-much-longer-key-than-one-block-" * 3])
-def test_hmac_matches_python_hmac(spark, key: bytes) -> None:  # type: ignore[no-untyped-def]
+def test_hmac_matches_python_hmac(spark, key: bytes) -> None:
     values = ["alice@example.com", "ünïcødé", "", None]
     df = spark.createDataFrame([(v,) for v in values], "v string")
     got = [r.h for r in df.select(hmac_sha256(F.col("v"), key).alias("h")).collect()]
@@ -22,7 +22,7 @@ def test_hmac_matches_python_hmac(spark, key: bytes) -> None:  # type: ignore[no
     assert got == expected
 
 
-def test_mask_and_redact(spark) -> None:  # type: ignore[no-untyped-def]
+def test_mask_and_redact(spark) -> None:
     df = spark.createDataFrame([("4111111111111111",), ("123",), (None,)], "v string")
     masked = [
         r.m

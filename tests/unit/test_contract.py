@@ -56,6 +56,6 @@ def test_invalid_contracts_name_file_field_and_problem(text: str, field: str | N
     assert info.value.field == field
 
 
-def test_missing_file_is_a_contract_error(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_missing_file_is_a_contract_error(tmp_path) -> None:
     with pytest.raises(ContractError, match="not found"):
         load_contract(str(tmp_path / "nope.yaml"))

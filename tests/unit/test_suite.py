@@ -14,7 +14,7 @@ CONTRACT = parse_contract(
 )
 
 
-def _suite(*expectations: dict) -> str:  # type: ignore[type-arg]
+def _suite(*expectations: dict) -> str:
     return json.dumps({"name": "orders", "expectations": list(expectations)})
 
 
@@ -51,7 +51,7 @@ def test_supported_expectations_become_rules() -> None:
         ({"type": "expect_column_values_to_match_regex", "kwargs": {"column": "order_id"}}, "missing kwargs"),
     ],
 )
-def test_invalid_suites_name_file_and_problem(expectation: dict, fragment: str) -> None:  # type: ignore[type-arg]
+def test_invalid_suites_name_file_and_problem(expectation: dict, fragment: str) -> None:
     with pytest.raises(SuiteError) as info:
         parse_suite(_suite(expectation), "expectations/orders.json", CONTRACT)
     assert str(info.value).startswith("expectations/orders.json")

@@ -1,0 +1,112 @@
+"""DAG parse time of the topic DAG files: the repository's topics and N generated ones.
+
+    python bench/dag_parse.py                 # dags/ + 500 generated local topics + 500 EMR topics
+    python bench/dag_parse.py --topics 100 --repeat 3
+
+Each topic is one DAG file (``dags/unified__<topic>.py``), parsed the way the dag-processor
+does: ``DagBag.process_file`` per file, in one interpreter where Airflow is already
+imported (the dag-processor forks its parsing processes from such a parent). The first
+file of a run also pays the one-off imports of ``lakehouse_unified`` (and of the Amazon
+provider for EMR topics); it is reported separately. Nothing here touches a database,
+the network or a catalog. Run with plugins/ on PYTHONPATH (``make`` sets it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-home-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(REPO / "plugins"))
+sys.path.insert(0, str(REPO / "plugins"))
+
+LOCAL_TOPIC = """\
+topic: {topic}
+schedule: "*/15 * * * *"
+runtime: local
+"""
+EMR_TOPIC = """\
+topic: {topic}
+schedule: "@hourly"
+runtime: emr_serverless
+storage:
+  catalog_type: glue
+  warehouse: s3://lake/warehouse
+  contracts_dir: s3://lake/contracts
+  expectations_dir: s3://lake/expectations
+  run_reports_dir: s3://lake/reports
+emr_serverless:
+  application_id: 00fkq1example2301
+  execution_role_arn: arn:aws:iam::123456789012:role/lakehouse-unified-job
+  code_uri: s3://artifacts/unified-job/0.1.0
+"""
+
+
+def parse_folder(folder: Path) -> dict[str, object]:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(folder), collect_dags=False)
+    files = sorted(str(p) for p in folder.glob("*.py"))
+    durations = []
+    for path in files:
+        start = time.perf_counter()
+        bag.process_file(path, only_if_updated=False)
+        durations.append(time.perf_counter() - start)
+    steady = durations[1:] or durations
+    return {
+        "files": len(files),
+        "dags": len(bag.dags),
+        "import_errors": len(bag.import_errors),
+        "total_s": round(sum(durations), 3),
+        "first_file_s": round(durations[0], 3) if durations else 0.0,
+        "per_file_mean_ms": round(1000 * statistics.mean(steady), 2) if steady else 0.0,
+        "per_file_p95_ms": round(1000 * sorted(steady)[int(0.95 * (len(steady) - 1))], 2) if steady else 0.0,
+    }
+
+
+def generated(count: int, template: str, root: Path) -> Path:
+    from lakehouse_unified.dag_files import sync_loaders
+
+    dags = root / "dags"
+    (dags / "topics").mkdir(parents=True)
+    for i in range(count):
+        topic = f"topic_{i:04d}"
+        (dags / "topics" / f"{topic}.yaml").write_text(template.format(topic=topic))
+    sync_loaders(dags)
+    return dags
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--topics", type=int, default=500)
+    parser.add_argument("--repeat", type=int, default=1, help="parse each folder this many times (best kept)")
+    args = parser.parse_args(argv)
+
+    start = time.perf_counter()
+    import airflow.sdk  # noqa: F401  (what the dag-processor has imported before it parses)
+    from airflow.dag_processing.dagbag import DagBag  # noqa: F401
+
+    results: dict[str, object] = {"airflow_import_s": round(time.perf_counter() - start, 3)}
+    with tempfile.TemporaryDirectory() as tmp:
+        folders = {
+            "repo dags/": REPO / "dags",
+            f"{args.topics} local topics": generated(args.topics, LOCAL_TOPIC, Path(tmp) / "local"),
+            f"{args.topics} emr_serverless topics": generated(args.topics, EMR_TOPIC, Path(tmp) / "emr"),
+        }
+        for name, folder in folders.items():
+            runs = [parse_folder(folder) for _ in range(args.repeat)]
+            results[name] = min(runs, key=lambda r: float(r["total_s"]))  # type: ignore[arg-type]
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,169 @@
+"""The job's command line and the EMR Serverless request: one builder for both runtimes.
+
+``build_job_arguments`` is the only place that knows the job's CLI
+(docs/JOB_INTERFACE.md); ``runtime: local`` prefixes it with ``python -m
+spark_jobs.unified_job`` (or ``spark-submit spark_jobs/entrypoint.py``) and
+``runtime: emr_serverless`` sends it as ``entryPointArguments``. Pure functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shlex
+from typing import Any
+
+from lakehouse_unified.config import EmrServerlessConfig, TopicConfig
+from lakehouse_unified.run_plan import FULL_HISTORY, RunPlan
+
+CATALOG = "lakehouse"
+"""Name of the Iceberg catalog in Spark (``spark_jobs.session.CATALOG``)."""
+
+PII_HASH_KEY_ENV = "PII_HASH_KEY"
+PII_HASH_KEY_SECRET_ENV = "PII_HASH_KEY_SECRET_ID"
+"""The job's key sources (``spark_jobs.semantic.pii``): the key itself, or a Secrets Manager id."""
+
+_NAME_MAX = 256  # EMR Serverless StartJobRun.name
+_UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def job_run_name(dag_id: str, run_id: str) -> str:
+    """Name of the job run: the same for every try of one DAG run.
+
+    Used as the job's ``--run-id`` (stamped on the commits) and as the EMR Serverless
+    job name, which is how a retry finds a still-running job of its DAG run.
+    """
+    name = f"{dag_id}__{run_id}"
+    if len(name) <= _NAME_MAX:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:16]
+    return f"{name[: _NAME_MAX - 18]}__{digest}"
+
+
+def run_report_uri(config: TopicConfig, run_id: str) -> str:
+    """Where the job writes this DAG run's report (same for every try)."""
+    safe = _UNSAFE_KEY_CHARS.sub("_", run_id).strip("_") or "run"
+    return f"{config.resolve(config.storage.run_reports_dir)}/{config.topic}/{safe}.json"
+
+
+def build_job_arguments(config: TopicConfig, plan: RunPlan, *, job_run_id: str, run_report: str) -> list[str]:
+    """The job's arguments for this run, identical for ``local`` and ``emr_serverless``."""
+    storage = config.storage
+    args = [
+        "--topic",
+        config.topic,
+        "--contracts-dir",
+        config.resolve(storage.contracts_dir),
+        "--expectations-dir",
+        config.resolve(storage.expectations_dir),
+        "--warehouse",
+        config.resolve(storage.warehouse),
+        "--catalog-type",
+        storage.catalog_type,
+        "--run-id",
+        job_run_id,
+        "--run-report",
+        run_report,
+    ]
+    if config.checkpoint_mode:
+        args += ["--checkpoint-mode", config.checkpoint_mode]
+    if plan.reprocess_all:
+        args += ["--from-snapshot-exclusive", FULL_HISTORY]
+    elif plan.from_snapshot_exclusive is not None:
+        args += ["--from-snapshot-exclusive", str(plan.from_snapshot_exclusive)]
+    if plan.to_snapshot_inclusive is not None:
+        args += ["--to-snapshot-inclusive", str(plan.to_snapshot_inclusive)]
+    if plan.layers != "both":
+        args += ["--layers", plan.layers]
+    if plan.no_checkpoint:
+        args.append("--no-checkpoint")
+    if plan.dry_run:
+        args.append("--dry-run")
+    return args
+
+
+def iceberg_catalog_conf(catalog_type: str, warehouse: str) -> dict[str, str]:
+    """Spark confs of the ``lakehouse`` catalog; mirrors ``spark_jobs.session.catalog_conf``.
+
+    Duplicated (not imported) because the Airflow environment does not install the job;
+    ``tests/airflow/test_job_arguments.py`` fails if the two drift apart.
+    """
+    prefix = f"spark.sql.catalog.{CATALOG}"
+    conf = {
+        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        prefix: "org.apache.iceberg.spark.SparkCatalog",
+        f"{prefix}.warehouse": warehouse,
+        "spark.sql.defaultCatalog": CATALOG,
+        "spark.sql.session.timeZone": "UTC",
+    }
+    if catalog_type == "hadoop":
+        conf[f"{prefix}.type"] = "hadoop"
+    elif catalog_type == "glue":
+        conf[f"{prefix}.type"] = "glue"
+        conf[f"{prefix}.io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
+    else:
+        raise ValueError(f"unknown catalog type {catalog_type!r} (hadoop or glue)")
+    return conf
+
+
+def spark_submit_parameters(config: TopicConfig, emr: EmrServerlessConfig) -> str:
+    """``sparkSubmitParameters``: job code, packed venv, Iceberg jar and catalog confs."""
+    venv_python = "./environment/bin/python"
+    conf: dict[str, str] = {
+        "spark.jars": emr.iceberg_jar,
+        "spark.archives": f"{emr.venv_archive}#environment",
+        "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON": venv_python,
+        "spark.emr-serverless.driverEnv.PYSPARK_PYTHON": venv_python,
+        "spark.executorEnv.PYSPARK_PYTHON": venv_python,
+    }
+    conf.update(iceberg_catalog_conf(config.storage.catalog_type, config.storage.warehouse))
+    conf.update(dict(emr.spark_conf))  # the topic's own tuning wins
+    parts = ["--py-files", emr.py_files]
+    for key, value in conf.items():
+        parts += ["--conf", f"{key}={value}"]
+    return shlex.join(parts)
+
+
+def emr_job_driver(config: TopicConfig, arguments: list[str]) -> dict[str, Any]:
+    """``jobDriver`` of StartJobRun for the unified job."""
+    emr = _emr(config)
+    return {
+        "sparkSubmit": {
+            "entryPoint": emr.entry_point,
+            "entryPointArguments": list(arguments),
+            "sparkSubmitParameters": spark_submit_parameters(config, emr),
+        }
+    }
+
+
+def emr_configuration_overrides(config: TopicConfig) -> dict[str, Any] | None:
+    """Logs to S3; the PII key's Secrets Manager id for the driver (the job reads the secret)."""
+    emr = _emr(config)
+    overrides: dict[str, Any] = {}
+    if config.pii_hash_key.secret_id:
+        overrides["applicationConfiguration"] = [
+            {
+                "classification": "spark-defaults",
+                "properties": {
+                    f"spark.emr-serverless.driverEnv.{PII_HASH_KEY_SECRET_ENV}": config.pii_hash_key.secret_id
+                },
+            }
+        ]
+    if emr.log_uri:
+        overrides["monitoringConfiguration"] = {"s3MonitoringConfiguration": {"logUri": emr.log_uri}}
+    return overrides or None
+
+
+def emr_start_job_config(config: TopicConfig) -> dict[str, Any]:
+    """Extra StartJobRun fields (the operator's ``config``): timeout and tags."""
+    emr = _emr(config)
+    return {
+        "executionTimeoutMinutes": emr.execution_timeout_minutes,
+        "tags": {"lakehouse-topic": config.topic, "airflow-dag-id": config.dag_id},
+    }
+
+
+def _emr(config: TopicConfig) -> EmrServerlessConfig:
+    if config.emr_serverless is None:
+        raise ValueError(f"{config.source}: topic {config.topic!r} has no 'emr_serverless' section")
+    return config.emr_serverless

@@ -1,0 +1,1 @@
+"""Operators of a topic DAG: thin, IO through hooks built lazily."""

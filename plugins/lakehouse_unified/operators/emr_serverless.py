@@ -1,0 +1,144 @@
+"""``run_unified_job`` on EMR Serverless (``runtime: emr_serverless``).
+
+The Amazon provider's ``EmrServerlessStartJobOperator`` (deferrable, waits for
+completion), with the job driver built from the topic config at run time and one
+addition: before starting, look for a job run *of the same DAG run* that is still
+going (same name, non-terminal state) and re-attach to it. A retry after a lost worker
+then waits for the job already running instead of starting a second one that would
+race it on the same tables.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+from functools import cached_property
+from typing import Any, cast
+
+from airflow.providers.amazon.aws.operators.emr import EmrServerlessStartJobOperator
+from airflow.providers.amazon.aws.triggers.emr import EmrServerlessStartJobTrigger
+from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
+from airflow.sdk.exceptions import AirflowException
+
+from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.hooks.emr_serverless import UnifiedJobEmrServerlessHook
+from lakehouse_unified.hooks.object_store import ObjectTextHook
+from lakehouse_unified.job_arguments import emr_configuration_overrides, emr_job_driver, emr_start_job_config
+from lakehouse_unified.operators._common import JobRequest, job_request
+
+
+class UnifiedJobEmrServerlessOperator(EmrServerlessStartJobOperator):
+    """Start (or re-attach to) the topic's unified job on its EMR Serverless application and wait.
+
+    :param topic_config: the topic; its ``emr_serverless`` section names the application,
+        role and code location.
+    :param plan_task_id: task whose XCom holds the pinned run plan.
+    """
+
+    aws_hook_class = UnifiedJobEmrServerlessHook
+
+    def __init__(
+        self,
+        *,
+        topic_config: TopicConfig,
+        plan_task_id: str = "wait_for_new_snapshot",
+        deferrable: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        emr = topic_config.emr_serverless
+        if emr is None:
+            raise ValueError(f"{topic_config.source}: runtime 'emr_serverless' needs an 'emr_serverless' section")
+        kwargs.setdefault("aws_conn_id", topic_config.aws.conn_id)
+        kwargs.setdefault("region_name", topic_config.aws.region_name)
+        super().__init__(
+            application_id=emr.application_id,
+            execution_role_arn=emr.execution_role_arn,
+            job_driver={},  # built in execute(): it depends on the run's plan
+            configuration_overrides=emr_configuration_overrides(topic_config),
+            config=emr_start_job_config(topic_config),
+            wait_for_completion=True,
+            deferrable=deferrable,
+            waiter_delay=emr.waiter_delay_seconds,
+            waiter_max_attempts=math.ceil(emr.execution_timeout_minutes * 60 / emr.waiter_delay_seconds) + 1,
+            **kwargs,
+        )
+        self.topic_config = topic_config
+        self.plan_task_id = plan_task_id
+
+    @cached_property
+    def reports(self) -> ObjectTextHook:
+        return ObjectTextHook(aws_conn_id=self.aws_conn_id, region_name=self.region_name)
+
+    def prepare(self, context: Any) -> JobRequest:
+        """Fill name and job driver for this DAG run (identical on every try)."""
+        request = job_request(self.topic_config, context, self.plan_task_id)
+        self.name = request.job_run_name
+        self.job_driver = emr_job_driver(self.topic_config, request.arguments)
+        return request
+
+    def execute(self, context: Any, event: dict[str, Any] | None = None) -> str | None:
+        request = self.prepare(context)
+        hook = cast(UnifiedJobEmrServerlessHook, self.hook)
+        running = hook.find_active_job_run(self.application_id, request.job_run_name)
+        if running is not None:
+            self.log.info(
+                "topic %s: job run %s (%s) of this DAG run is still active: re-attaching instead of starting another",
+                self.topic_config.topic,
+                running,
+                request.job_run_name,
+            )
+            self.job_id = running
+            self.persist_links(context)
+            return self.wait_for_job(running)
+        self.log.info("topic %s: %s", self.topic_config.topic, request.plan.describe())
+        self.reports.delete(request.run_report)  # a previous try's report must not be read as this one's
+        return super().execute(context, event)
+
+    def wait_for_job(self, job_id: str) -> str:
+        """Wait for an already started job run, like the provider does after starting one."""
+        if self.deferrable:
+            self.defer(
+                trigger=EmrServerlessStartJobTrigger(
+                    application_id=self.application_id,
+                    job_id=job_id,
+                    waiter_delay=self.waiter_delay,
+                    waiter_max_attempts=self.waiter_max_attempts,
+                    aws_conn_id=self.aws_conn_id,
+                    region_name=self.region_name,
+                    verify=self.verify,
+                    botocore_config=self.botocore_config,
+                    cancel_on_kill=self.cancel_on_kill,
+                ),
+                method_name="execute_complete",
+                timeout=timedelta(seconds=self.waiter_max_attempts * self.waiter_delay),
+            )
+        wait(
+            waiter=self.hook.get_waiter("serverless_job_completed"),
+            waiter_max_attempts=self.waiter_max_attempts,
+            waiter_delay=self.waiter_delay,
+            args={"applicationId": self.application_id, "jobRunId": job_id},
+            failure_message="Serverless Job failed",
+            status_message="Serverless Job status is",
+            status_args=["jobRun.state", "jobRun.stateDetails"],
+        )
+        return job_id
+
+    def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
+        """Success: the job run id. Failure (FAILED, CANCELLED, timeout): fail with its state and details."""
+        if event and event.get("status") == "success":
+            return super().execute_complete(context, event)
+        details = (event or {}).get("job_details") or {}
+        job_id = details.get("job_id") or self.job_id
+        hook = cast(UnifiedJobEmrServerlessHook, self.hook)
+        try:
+            state, state_details = hook.job_run_state(self.application_id, str(job_id))
+        except Exception as exc:
+            state, state_details = "UNKNOWN", f"{type(exc).__name__}: {exc}"
+        if state not in hook.JOB_TERMINAL_STATES:  # the wait timed out: do not leave it running
+            self.log.info("Cancelling EMR Serverless job run %s (state %s)", job_id, state)
+            hook.conn.cancel_job_run(applicationId=self.application_id, jobRunId=job_id)
+        raise AirflowException(
+            f"topic {self.topic_config.topic!r}: EMR Serverless job run {job_id} ended {state}"
+            + (f": {state_details}" if state_details else "")
+            + f" ({(event or {}).get('message', 'no message')}); publish_outcome reports the job's reason"
+        )

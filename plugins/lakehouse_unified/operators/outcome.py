@@ -1,0 +1,76 @@
+"""``publish_outcome``: read the job's run report and turn its outcome into the run's result."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+
+from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.exceptions import RunReportError
+from lakehouse_unified.hooks.object_store import ObjectTextHook
+from lakehouse_unified.job_arguments import run_report_uri
+from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
+from lakehouse_unified.operators._common import dag_run_id
+from lakehouse_unified.outcomes import decide_outcome, parse_report
+
+
+class PublishOutcomeOperator(BaseOperator):
+    """Push ``outcome`` and ``counts`` to XCom; FULL_SUCCESS succeeds, CURATED_ONLY succeeds and
+    alerts, NO_NEW_DATA is skipped, CURATED_FAILED / SEMANTIC_FAILED fail with the report's reason.
+
+    Runs after ``run_unified_job`` whether it succeeded or failed (trigger rule
+    ``none_skipped``), so a failed job is reported with the reason from its report.
+    """
+
+    ui_color = "#e0e0ff"
+
+    def __init__(self, *, topic_config: TopicConfig, run_task_id: str = "run_unified_job", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.topic_config = topic_config
+        self.run_task_id = run_task_id
+
+    @cached_property
+    def hook(self) -> ObjectTextHook:
+        return ObjectTextHook(aws_conn_id=self.topic_config.aws.conn_id, region_name=self.topic_config.aws.region_name)
+
+    @cached_property
+    def notifier(self) -> TopicAlertNotifier:
+        return TopicAlertNotifier(
+            topic=self.topic_config.topic, alerts=self.topic_config.alerts, aws_conn_id=self.topic_config.aws.conn_id
+        )
+
+    def execute(self, context: Any) -> str:
+        topic = self.topic_config.topic
+        ti = context["ti"]
+        uri = run_report_uri(self.topic_config, dag_run_id(context))
+        run_result = ti.xcom_pull(task_ids=self.run_task_id)
+        text = self.hook.read_text(uri)
+        if text is None:
+            raise AirflowException(
+                f"topic {topic!r}: no run report at {uri}: the job ended before writing it "
+                f"(see the log of {self.run_task_id})"
+            )
+        try:
+            report = parse_report(text, uri)
+        except RunReportError as exc:
+            raise AirflowFailException(f"topic {topic!r}: {exc}") from exc
+        decision = decide_outcome(report)
+        ti.xcom_push(key="outcome", value=decision.outcome)
+        ti.xcom_push(key="counts", value=decision.counts)
+        self.log.info("%s", decision.message)
+        self.log.info("counts: %s", decision.counts)
+        if run_result is None and decision.action != "fail":
+            raise AirflowFailException(
+                f"topic {topic!r}: {self.run_task_id} did not succeed although {uri} says "
+                f"{decision.outcome}; see the log of {self.run_task_id}"
+            )
+        if decision.action == "fail":
+            raise AirflowFailException(decision.message)
+        if decision.action == "skip":
+            raise AirflowSkipException(decision.message)
+        if decision.action == "succeed_and_alert" and self.topic_config.alerts.on_curated_only:
+            self.notifier.send(f"topic {topic}: {decision.outcome}", decision.message)
+        return decision.outcome

@@ -1,0 +1,71 @@
+"""``run_unified_job`` on the Airflow worker (``runtime: local``)."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.hooks.object_store import ObjectTextHook
+from lakehouse_unified.hooks.unified_job import EXIT_OK, EXIT_USAGE, LocalUnifiedJobHook
+from lakehouse_unified.operators._common import job_request
+
+
+class UnifiedJobLocalOperator(BaseOperator):
+    """Run the topic's unified job as a subprocess, streaming its log; returns the run report's path.
+
+    Exit 0 succeeds (the outcome is read by ``publish_outcome``), exit 1 fails with the
+    report's reason (retried: the job is idempotent and its checkpoints did not move),
+    exit 2 (usage/configuration) fails without retries.
+    """
+
+    ui_color = "#ffd9d9"
+
+    def __init__(
+        self, *, topic_config: TopicConfig, plan_task_id: str = "wait_for_new_snapshot", **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.topic_config = topic_config
+        self.plan_task_id = plan_task_id
+
+    @cached_property
+    def hook(self) -> LocalUnifiedJobHook:
+        return LocalUnifiedJobHook(
+            runtime=self.topic_config.local,
+            project_dir=self.topic_config.project_dir(),
+            pii_hash_key=self.topic_config.pii_hash_key,
+        )
+
+    @cached_property
+    def reports(self) -> ObjectTextHook:
+        return ObjectTextHook(aws_conn_id=self.topic_config.aws.conn_id, region_name=self.topic_config.aws.region_name)
+
+    def execute(self, context: Any) -> str:
+        request = job_request(self.topic_config, context, self.plan_task_id)
+        self.log.info("topic %s: %s", self.topic_config.topic, request.plan.describe())
+        self.reports.delete(request.run_report)  # a previous try's report must not be read as this one's
+        result = self.hook.run_job(request.arguments)
+        if result.exit_code == EXIT_OK:
+            return request.run_report
+        reason = self._reason(request.run_report) or result.output
+        message = f"topic {self.topic_config.topic!r}: unified job exited with {result.exit_code}: {reason}"
+        if result.exit_code == EXIT_USAGE:
+            raise AirflowFailException(message)
+        raise AirflowException(message)
+
+    def _reason(self, run_report: str) -> str | None:
+        try:
+            text = self.reports.read_text(run_report)
+            report = json.loads(text) if text else None
+        except (OSError, ValueError):
+            return None
+        if not isinstance(report, dict):
+            return None
+        return f"{report.get('outcome')}: {report.get('reason')}"
+
+    def on_kill(self) -> None:
+        self.hook.send_sigterm()

@@ -1,0 +1,120 @@
+"""The job's run report -> what ``publish_outcome`` does (pure).
+
+| outcome          | task          | alert |
+|------------------|---------------|-------|
+| FULL_SUCCESS     | success       | no    |
+| CURATED_ONLY     | success       | yes: semantic is stale, curated is fresh |
+| NO_NEW_DATA      | skipped       | no    |
+| CURATED_FAILED   | failed        | yes (task failure callback) |
+| SEMANTIC_FAILED  | failed        | yes (task failure callback) |
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from lakehouse_unified.exceptions import RunReportError
+
+Outcome = Literal["FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA"]
+Action = Literal["succeed", "succeed_and_alert", "skip", "fail"]
+
+OUTCOMES: tuple[Outcome, ...] = ("FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA")
+_ACTIONS: dict[str, Action] = {
+    "FULL_SUCCESS": "succeed",
+    "CURATED_ONLY": "succeed_and_alert",
+    "NO_NEW_DATA": "skip",
+    "CURATED_FAILED": "fail",
+    "SEMANTIC_FAILED": "fail",
+}
+
+
+@dataclass(frozen=True)
+class OutcomeDecision:
+    outcome: Outcome
+    action: Action
+    message: str
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_report(text: str, source: str) -> dict[str, Any]:
+    """Parse and sanity-check a run report; :class:`RunReportError` names the file."""
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunReportError(f"{source}: run report is not valid JSON: {exc}") from exc
+    if not isinstance(report, dict):
+        raise RunReportError(f"{source}: run report must be a JSON object")
+    if report.get("outcome") not in OUTCOMES:
+        raise RunReportError(
+            f"{source}: run report outcome must be one of {list(OUTCOMES)}, got {report.get('outcome')!r}"
+        )
+    return report
+
+
+def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
+    """The counts worth an XCom: rows read/kept, rows per layer, drift sizes, checkpoints."""
+    raw = _mapping(report.get("raw"))
+    dedup = _mapping(report.get("dedup"))
+    drift = _mapping(report.get("drift"))
+    curated = _mapping(report.get("curated"))
+    semantic = _mapping(report.get("semantic"))
+    return {
+        "rows_read": raw.get("rows_read", 0),
+        "rows_out": dedup.get("rows_out", 0),
+        "network_duplicates": dedup.get("network_duplicates", 0),
+        "superseded_versions": dedup.get("superseded_versions", 0),
+        "curated_status": curated.get("status"),
+        "curated_rows": curated.get("rows", 0),
+        "semantic_status": semantic.get("status"),
+        "semantic_rows_valid": semantic.get("rows_valid", _mapping(semantic.get("details")).get("rows_valid", 0)),
+        "semantic_rows_errors": semantic.get("rows_errors", _mapping(semantic.get("details")).get("rows_errors", 0)),
+        "drift_new_fields": len(drift.get("new_fields") or []),
+        "drift_missing_fields": len(drift.get("missing_fields") or []),
+        "drift_type_mismatches": len(drift.get("type_mismatches") or []),
+        "from_snapshot_exclusive": _id_text(raw.get("from_snapshot_exclusive")),
+        "to_snapshot_inclusive": _id_text(raw.get("to_snapshot_inclusive")),
+        "curated_checkpoint_after": _id_text(curated.get("checkpoint_after")),
+        "semantic_checkpoint_after": _id_text(semantic.get("checkpoint_after")),
+    }
+
+
+def decide_outcome(report: Mapping[str, Any]) -> OutcomeDecision:
+    """Map a parsed report to the task's result and message (the reason when there is one)."""
+    outcome: Outcome = report["outcome"]
+    topic = report.get("topic", "?")
+    reason = report.get("reason") or _layer_error(report)
+    counts = report_counts(report)
+    if outcome == "FULL_SUCCESS":
+        message = (
+            f"topic {topic}: FULL_SUCCESS: {counts['rows_read']} raw rows read, {counts['curated_rows']} curated, "
+            f"{counts['semantic_rows_valid']} semantic valid, {counts['semantic_rows_errors']} to errors"
+        )
+    elif outcome == "CURATED_ONLY":
+        message = (
+            f"topic {topic}: CURATED_ONLY: curated is up to date but the semantic layer was not written "
+            f"and will be retried next run; reason: {reason or 'not given'}"
+        )
+    elif outcome == "NO_NEW_DATA":
+        message = f"topic {topic}: NO_NEW_DATA: no raw snapshot after the checkpoints"
+    else:
+        message = f"topic {topic}: {outcome}: {reason or 'no reason in the report (see the job log)'}"
+    return OutcomeDecision(outcome=outcome, action=_ACTIONS[outcome], message=message, counts=counts)
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _layer_error(report: Mapping[str, Any]) -> str | None:
+    for layer in ("curated", "semantic"):
+        error = _mapping(report.get(layer)).get("error")
+        if error:
+            return f"{layer}: {error}"
+    return None
+
+
+def _id_text(value: Any) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,265 @@
+"""runtime: emr_serverless without AWS: botocore's service model, Stubber, and moto's server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+import pytest
+from airflow.providers.amazon.aws.triggers.emr import EmrServerlessStartJobTrigger
+from airflow.sdk.exceptions import AirflowException, TaskDeferred
+from airflow.triggers.base import TriggerEvent
+from airflow_testkit import emr_topic_yaml, make_context, topic_config
+from botocore.model import Shape
+from botocore.stub import Stubber
+from botocore.validate import ParamValidator
+from conftest import MOTO_ACCOUNT, MOTO_REGION
+from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.hooks.emr_serverless import ACTIVE_JOB_STATES
+from lakehouse_unified.hooks.object_store import ObjectTextHook
+from lakehouse_unified.job_arguments import (
+    build_job_arguments,
+    emr_configuration_overrides,
+    emr_job_driver,
+    job_run_name,
+    run_report_uri,
+)
+from lakehouse_unified.operators.emr_serverless import UnifiedJobEmrServerlessOperator
+from lakehouse_unified.run_plan import RunPlan
+
+RUN_ID = "scheduled__2025-01-01T00:00:00+00:00"
+APP_ID = "00fkq1example2301"
+PLAN = RunPlan(kind="incremental", to_snapshot_inclusive=9_007_199_254_740_993)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> TopicConfig:
+    return topic_config(emr_topic_yaml(application_id=APP_ID), tmp_path)
+
+
+def context() -> dict[str, Any]:
+    return make_context(run_id=RUN_ID, xcoms={("wait_for_new_snapshot", "return_value"): PLAN.to_xcom()})
+
+
+def operator(config: TopicConfig) -> UnifiedJobEmrServerlessOperator:
+    return UnifiedJobEmrServerlessOperator(task_id="run_unified_job", topic_config=config, client_request_token="tok-1")
+
+
+def service_model_errors(params: Any, shape: Shape, path: str = "") -> list[str]:
+    """What botocore's ParamValidator leaves out: patterns, max lengths, enums of the real model."""
+    errors: list[str] = []
+    meta = shape.metadata
+    if shape.type_name == "structure":
+        for name, value in params.items():
+            errors += service_model_errors(value, shape.members[name], f"{path}.{name}")  # type: ignore[attr-defined]
+    elif shape.type_name == "list":
+        if "max" in meta and len(params) > meta["max"]:
+            errors.append(f"{path}: {len(params)} items > {meta['max']}")
+        for i, item in enumerate(params):
+            errors += service_model_errors(item, shape.member, f"{path}[{i}]")  # type: ignore[attr-defined]
+    elif shape.type_name == "map":
+        for key, value in params.items():
+            errors += service_model_errors(key, shape.key, f"{path}.key")  # type: ignore[attr-defined]
+            errors += service_model_errors(value, shape.value, f"{path}[{key}]")  # type: ignore[attr-defined]
+    elif shape.type_name == "string":
+        if "max" in meta and len(params) > meta["max"]:
+            errors.append(f"{path}: length {len(params)} > {meta['max']}")
+        if "pattern" in meta and not re.fullmatch(meta["pattern"], params, re.DOTALL):
+            errors.append(f"{path}: {params!r} does not match {meta['pattern']!r}")
+        if shape.enum and params not in shape.enum:
+            errors.append(f"{path}: {params!r} not in {shape.enum}")
+    return errors
+
+
+def expected_start_job_run(config: TopicConfig) -> dict[str, Any]:
+    name = job_run_name(config.dag_id, RUN_ID)
+    args = build_job_arguments(config, PLAN, job_run_id=name, run_report=run_report_uri(config, RUN_ID))
+    return {
+        "clientToken": "tok-1",
+        "applicationId": APP_ID,
+        "executionRoleArn": "arn:aws:iam::123456789012:role/lakehouse-unified-job",
+        "jobDriver": emr_job_driver(config, args),
+        "configurationOverrides": emr_configuration_overrides(config),
+        "name": name,
+        "executionTimeoutMinutes": 60,
+        "tags": {"lakehouse-topic": "payments", "airflow-dag-id": "unified__payments"},
+    }
+
+
+@pytest.fixture
+def stubbed(config: TopicConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Stubber, list[str]]]:
+    client = boto3.client("emr-serverless", region_name=MOTO_REGION, aws_access_key_id="x", aws_secret_access_key="x")
+    deleted: list[str] = []
+    monkeypatch.setattr(ObjectTextHook, "delete", lambda self, uri: deleted.append(uri))
+    with Stubber(client) as stubber:
+        yield client, stubber, deleted
+        stubber.assert_no_pending_responses()
+
+
+def test_start_job_run_request_is_exact_and_valid_for_the_service_model(
+    config: TopicConfig, stubbed: tuple[Any, Stubber, list[str]]
+) -> None:
+    client, stubber, deleted = stubbed
+    expected = expected_start_job_run(config)
+    model = botocore.session.get_session().get_service_model("emr-serverless")
+    input_shape = model.operation_model("StartJobRun").input_shape
+    report = ParamValidator().validate(expected, input_shape)
+    assert not report.has_errors(), report.generate_report()
+    assert service_model_errors(expected, input_shape) == []
+    args = expected["jobDriver"]["sparkSubmit"]["entryPointArguments"]
+    assert args[args.index("--to-snapshot-inclusive") + 1] == "9007199254740993"
+
+    stubber.add_response(
+        "list_job_runs",
+        {"jobRuns": []},
+        {"applicationId": APP_ID, "states": list(ACTIVE_JOB_STATES)},
+    )
+    stubber.add_response("get_application", _application("STARTED"), {"applicationId": APP_ID})
+    started = {
+        "applicationId": APP_ID,
+        "jobRunId": "00job1",
+        "arn": _arn("00job1"),
+        "ResponseMetadata": {"HTTPStatusCode": 200},  # the provider checks it
+    }
+    stubber.add_response("start_job_run", started, expected)
+    op = operator(config)
+    op.hook.__dict__["conn"] = client
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(context())
+    trigger = info.value.trigger
+    assert isinstance(trigger, EmrServerlessStartJobTrigger)
+    assert (trigger.application_id, trigger.job_id) == (APP_ID, "00job1")
+    assert deleted == [run_report_uri(config, RUN_ID)]  # a stale report cannot pass for this run's
+
+
+def test_retry_re_attaches_to_the_running_job_of_the_same_dag_run(
+    config: TopicConfig, stubbed: tuple[Any, Stubber, list[str]]
+) -> None:
+    client, stubber, deleted = stubbed
+    name = job_run_name(config.dag_id, RUN_ID)
+    request = {"applicationId": APP_ID, "states": list(ACTIVE_JOB_STATES)}
+    other = _summary("00other", "unified__payments__scheduled__2024-12-31T23:00:00+00:00", "RUNNING")
+    stubber.add_response("list_job_runs", {"jobRuns": [other], "nextToken": "p2"}, request)
+    stubber.add_response(
+        "list_job_runs", {"jobRuns": [_summary("00running", name, "RUNNING")]}, {**request, "nextToken": "p2"}
+    )
+    # no get_application / start_job_run responses: any further call fails the test
+    op = operator(config)
+    op.hook.__dict__["conn"] = client
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(context())
+    assert info.value.trigger.job_id == "00running"  # type: ignore[attr-defined]
+    assert info.value.method_name == "execute_complete"
+    assert op.job_id == "00running"
+    assert deleted == []  # the running job will write the report
+
+
+def _application(state: str) -> dict[str, Any]:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    return {
+        "application": {
+            "applicationId": APP_ID,
+            "arn": f"arn:aws:emr-serverless:us-east-1:123456789012:/applications/{APP_ID}",
+            "releaseLabel": "emr-7.5.0",
+            "type": "SPARK",
+            "state": state,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+    }
+
+
+def _arn(job_id: str) -> str:
+    return f"arn:aws:emr-serverless:us-east-1:123456789012:/applications/{APP_ID}/jobruns/{job_id}"
+
+
+def _summary(job_id: str, name: str, state: str) -> dict[str, Any]:
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    return {
+        "applicationId": APP_ID,
+        "id": job_id,
+        "name": name,
+        "arn": _arn(job_id),
+        "createdBy": "arn:aws:iam::123456789012:user/airflow",
+        "createdAt": now,
+        "updatedAt": now,
+        "executionRole": "arn:aws:iam::123456789012:role/lakehouse-unified-job",
+        "state": state,
+        "stateDetails": "running",
+        "releaseLabel": "emr-7.5.0",
+        "type": "SPARK",
+    }
+
+
+# ---- moto server --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def moto_app(aws_env: str, tmp_path: Path) -> tuple[TopicConfig, Any]:
+    client = boto3.client("emr-serverless", region_name=MOTO_REGION)
+    app_id = client.create_application(name="lakehouse", releaseLabel="emr-7.5.0", type="SPARK")["applicationId"]
+    boto3.client("s3", region_name=MOTO_REGION).create_bucket(Bucket="lake")
+    return topic_config(emr_topic_yaml(application_id=app_id), tmp_path), client
+
+
+def run_trigger(trigger: EmrServerlessStartJobTrigger) -> TriggerEvent:
+    async def first() -> TriggerEvent:
+        async for event in trigger.run():
+            return event
+        raise AssertionError("no event")
+
+    return asyncio.run(asyncio.wait_for(first(), timeout=60))
+
+
+def set_job_state(app_id: str, state: str) -> None:
+    from moto.emrserverless.models import emrserverless_backends
+
+    for job_run in emrserverless_backends[MOTO_ACCOUNT][MOTO_REGION].job_runs[app_id]:
+        job_run.state = state
+
+
+def test_moto_job_runs_to_success(moto_app: tuple[TopicConfig, Any]) -> None:
+    config, client = moto_app
+    op = operator(config)
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(context())
+    trigger = info.value.trigger
+    assert isinstance(trigger, EmrServerlessStartJobTrigger)
+    event = run_trigger(trigger)
+    assert event.payload["status"] == "success"
+    assert op.execute_complete(context(), event.payload) == trigger.job_id
+    job = client.get_job_run(applicationId=config.emr_serverless.application_id, jobRunId=trigger.job_id)["jobRun"]  # type: ignore[union-attr]
+    assert job["name"] == job_run_name("unified__payments", RUN_ID)
+    assert job["jobDriver"]["sparkSubmit"]["entryPoint"] == "s3://artifacts/unified-job/0.1.0/entrypoint.py"
+
+
+@pytest.mark.parametrize("state", ["FAILED", "CANCELLED"])
+def test_moto_failed_job_fails_the_task(moto_app: tuple[TopicConfig, Any], state: str) -> None:
+    config, _ = moto_app
+    app_id = config.emr_serverless.application_id  # type: ignore[union-attr]
+    op = operator(config)
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(context())
+    set_job_state(app_id, state)
+    event = run_trigger(info.value.trigger)  # type: ignore[arg-type]
+    assert event.payload["status"] in ("failure", "error")  # the provider says "failure" for a failed job
+    with pytest.raises(AirflowException, match=f"job run {info.value.trigger.job_id} ended {state}"):  # type: ignore[attr-defined]
+        op.execute_complete(context(), event.payload)
+
+
+def test_moto_retry_after_lost_worker_starts_no_second_job(moto_app: tuple[TopicConfig, Any]) -> None:
+    config, client = moto_app
+    app_id = config.emr_serverless.application_id  # type: ignore[union-attr]
+    with pytest.raises(TaskDeferred) as first:
+        operator(config).execute(context())
+    set_job_state(app_id, "RUNNING")  # the worker died; the job goes on
+    with pytest.raises(TaskDeferred) as retry:
+        operator(config).execute(context())  # try 2: a fresh operator, as after a worker loss
+    assert retry.value.trigger.job_id == first.value.trigger.job_id  # type: ignore[attr-defined]
+    assert len(client.list_job_runs(applicationId=app_id)["jobRuns"]) == 1

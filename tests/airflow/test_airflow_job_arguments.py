@@ -1,0 +1,111 @@
+"""One argument builder for both runtimes; the EMR request pieces; names and report paths."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import pytest
+from airflow_testkit import emr_topic_yaml, local_topic_yaml, topic_config
+from lakehouse_unified.job_arguments import (
+    build_job_arguments,
+    emr_configuration_overrides,
+    emr_job_driver,
+    iceberg_catalog_conf,
+    job_run_name,
+    run_report_uri,
+)
+from lakehouse_unified.run_plan import RunPlan
+
+
+def test_incremental_arguments(tmp_path: Path) -> None:
+    config = topic_config(local_topic_yaml(), tmp_path)
+    args = build_job_arguments(
+        config, RunPlan(kind="incremental", to_snapshot_inclusive=42), job_run_id="r", run_report="/rep.json"
+    )
+    root = str(config.project_dir())
+    assert args == [
+        "--topic", "orders",
+        "--contracts-dir", f"{root}/contracts",
+        "--expectations-dir", f"{root}/expectations",
+        "--warehouse", f"{root}/lakehouse/warehouse",
+        "--catalog-type", "hadoop",
+        "--run-id", "r",
+        "--run-report", "/rep.json",
+        "--to-snapshot-inclusive", "42",
+    ]  # fmt: skip
+
+
+def test_reprocess_backfill_and_flags(tmp_path: Path) -> None:
+    config = topic_config(local_topic_yaml(extra="checkpoint_mode: unified\n"), tmp_path)
+    plan = RunPlan(
+        kind="backfill", from_snapshot_exclusive=7, to_snapshot_inclusive=9, no_checkpoint=True, layers="curated",
+        dry_run=True,
+    )  # fmt: skip
+    args = build_job_arguments(config, plan, job_run_id="r", run_report="x")
+    tail = args[args.index("x") + 1 :]
+    assert tail == [
+        "--checkpoint-mode", "unified",
+        "--from-snapshot-exclusive", "7",
+        "--to-snapshot-inclusive", "9",
+        "--layers", "curated",
+        "--no-checkpoint",
+        "--dry-run",
+    ]  # fmt: skip
+    full = build_job_arguments(config, RunPlan(kind="reprocess", reprocess_all=True), job_run_id="r", run_report="x")
+    assert full[full.index("--from-snapshot-exclusive") + 1] == "none"
+
+
+def test_arguments_are_accepted_by_the_jobs_own_parser(tmp_path: Path) -> None:
+    job_args = pytest.importorskip("spark_jobs.config.job_args")
+    config = topic_config(local_topic_yaml(), tmp_path)
+    plan = RunPlan(kind="backfill", from_snapshot_exclusive=7, to_snapshot_inclusive=9, no_checkpoint=True)
+    parsed = job_args.parse_args(build_job_arguments(config, plan, job_run_id="dag__run", run_report="r.json"))
+    assert (parsed.topic, parsed.from_snapshot_exclusive, parsed.to_snapshot_inclusive) == ("orders", 7, 9)
+    assert parsed.no_checkpoint and parsed.run_id == "dag__run" and parsed.run_report == "r.json"
+
+
+def test_catalog_conf_agrees_with_the_jobs_session_builder() -> None:
+    """Every conf sent to EMR equals the job's own; every catalog conf of the job is sent."""
+    session = pytest.importorskip("spark_jobs.session")
+    catalog_keys = ("spark.sql.catalog.", "spark.sql.extensions", "spark.sql.defaultCatalog")
+    for catalog_type, warehouse in (("hadoop", "/w"), ("glue", "s3://b/w")):
+        ours = iceberg_catalog_conf(catalog_type, warehouse)
+        theirs = session.catalog_conf(catalog_type, warehouse)
+        assert {k: theirs.get(k) for k in ours} == ours
+        assert {k: v for k, v in theirs.items() if k.startswith(catalog_keys)}.items() <= ours.items()
+
+
+def test_job_run_name_is_stable_and_fits_emr_limits() -> None:
+    assert job_run_name("unified__orders", "manual__2025") == "unified__orders__manual__2025"
+    long = job_run_name("unified__orders", "x" * 400)
+    assert len(long) == 256 and long == job_run_name("unified__orders", "x" * 400)
+    assert long != job_run_name("unified__orders", "x" * 399)
+
+
+def test_run_report_uri_is_per_dag_run_and_key_safe(tmp_path: Path) -> None:
+    config = topic_config(emr_topic_yaml(), tmp_path)
+    assert run_report_uri(config, "scheduled__2025-01-01T00:00:00+00:00") == (
+        "s3://lake/reports/payments/scheduled__2025-01-01T00_00_00_00_00.json"
+    )
+
+
+def test_emr_job_driver_and_overrides(tmp_path: Path) -> None:
+    config = topic_config(emr_topic_yaml(), tmp_path)
+    driver = emr_job_driver(config, ["--topic", "payments"])["sparkSubmit"]
+    assert driver["entryPoint"] == "s3://artifacts/unified-job/0.1.0/entrypoint.py"
+    assert driver["entryPointArguments"] == ["--topic", "payments"]
+    params = shlex.split(driver["sparkSubmitParameters"])
+    assert params[:2] == ["--py-files", "s3://artifacts/unified-job/0.1.0/spark_jobs.zip"]
+    confs = dict(p.split("=", 1) for p in params[3::2])
+    assert confs["spark.archives"] == "s3://artifacts/unified-job/0.1.0/pyspark_deps.tar.gz#environment"
+    assert confs["spark.emr-serverless.driverEnv.PYSPARK_PYTHON"] == "./environment/bin/python"
+    assert confs["spark.jars"] == "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar"
+    assert confs["spark.sql.catalog.lakehouse.type"] == "glue"
+    assert confs["spark.sql.catalog.lakehouse.warehouse"] == "s3://lake/warehouse"
+    assert confs["spark.executor.memory"] == "4g"
+    overrides = emr_configuration_overrides(config)
+    assert overrides is not None
+    props = overrides["applicationConfiguration"][0]["properties"]
+    assert props == {"spark.emr-serverless.driverEnv.PII_HASH_KEY_SECRET_ID": "lakehouse/pii-hash-key"}  # never the key
+    assert overrides["monitoringConfiguration"]["s3MonitoringConfiguration"]["logUri"] == "s3://artifacts/emr-logs/"

@@ -1,0 +1,193 @@
+"""check_schema_exists / no_schema and publish_outcome: report -> task result."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from airflow_testkit import local_topic_yaml, make_context, run_report, topic_config
+from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.job_arguments import run_report_uri
+from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
+from lakehouse_unified.operators.outcome import PublishOutcomeOperator
+from lakehouse_unified.operators.schema import CheckSchemaExistsOperator, NoSchemaOperator
+from lakehouse_unified.outcomes import decide_outcome, parse_report
+from lakehouse_unified.schema_validation import basic_validator, default_validator, job_validator, validate_schema
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "integration" / "fixtures"
+CONTRACT = """\
+topic: orders
+fields:
+  - {name: order_id, type: string, nullable: false}
+  - {name: amount, type: "decimal(10,2)"}
+"""
+SUITE = json.dumps(
+    {
+        "name": "orders",
+        "expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "order_id"}}],
+    }
+)
+RUN_ID = "scheduled__2025-01-01T00:00:00+00:00"
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> TopicConfig:
+    monkeypatch.setenv("LAKEHOUSE_PROJECT_DIR", str(tmp_path))
+    (tmp_path / "contracts").mkdir()
+    (tmp_path / "expectations").mkdir()
+    return topic_config(local_topic_yaml(), tmp_path)
+
+
+def write_schema(root: Path, contract: str | None = CONTRACT, suite: str | None = SUITE) -> None:
+    if contract is not None:
+        (root / "contracts" / "orders.yaml").write_text(contract)
+    if suite is not None:
+        (root / "expectations" / "orders.json").write_text(suite)
+
+
+def branch(config: TopicConfig) -> tuple[str, dict[str, Any]]:
+    op = CheckSchemaExistsOperator(
+        task_id="check_schema_exists", topic_config=config, run_task_id="run_unified_job", no_schema_task_id="no_schema"
+    )
+    ctx = make_context()
+    return op.choose_branch(ctx), ctx["ti"].pushed
+
+
+@pytest.mark.parametrize(
+    ("contract", "suite", "problem"),
+    [
+        (None, SUITE, "contract .*orders.yaml does not exist"),
+        (CONTRACT, None, "suite .*orders.json does not exist"),
+        ("topic: orders\nfields: []\n", SUITE, "fields"),
+        ("topic: [orders\n", SUITE, "not valid YAML"),
+        (CONTRACT, "{not json", "not valid JSON"),
+        (CONTRACT, json.dumps({"expectations": {}}), "expectations"),
+    ],
+)
+def test_branch_goes_to_no_schema_with_the_problem(
+    config: TopicConfig, tmp_path: Path, contract: str | None, suite: str | None, problem: str
+) -> None:
+    write_schema(tmp_path, contract, suite)
+    chosen, pushed = branch(config)
+    assert chosen == "no_schema"
+    assert pushed["schema_problem"].startswith("topic 'orders': ")
+    assert pytest.importorskip("re").search(problem, pushed["schema_problem"])
+
+
+def test_branch_runs_the_job_with_a_valid_schema(config: TopicConfig, tmp_path: Path) -> None:
+    write_schema(tmp_path)
+    assert branch(config) == ("run_unified_job", {})
+
+
+def test_the_jobs_validator_is_used_when_importable() -> None:
+    pytest.importorskip("spark_jobs.config.contract")
+    name, validator = default_validator()
+    assert validator is job_validator and "spark_jobs" in name
+    # A suite referencing an unknown column passes the structural check but not the job's.
+    bad_suite = json.dumps(
+        {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "nope"}}]}
+    )
+    assert validate_schema("orders", (CONTRACT, "c.yaml"), (bad_suite, "s.json"), basic_validator) is None
+    problem = validate_schema("orders", (CONTRACT, "orders.yaml"), (bad_suite, "s.json"), job_validator)
+    assert problem is not None and "'nope'" in problem
+
+
+def test_repo_fixture_contract_passes_both_validators() -> None:
+    contract = (FIXTURES / "shop.yaml").read_text()
+    suite = (FIXTURES / "shop.json").read_text()
+    for validator in (basic_validator, job_validator):
+        assert validate_schema("shop", (contract, "shop.yaml"), (suite, "shop.json"), validator) is None
+    assert "declares topic 'shop'" in str(
+        validate_schema("orders", (contract, "orders.yaml"), (suite, "orders.json"), basic_validator)
+    )
+
+
+def test_no_schema_alerts_and_succeeds(config: TopicConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[tuple[str, str]] = []
+    monkeypatch.setattr(TopicAlertNotifier, "send", lambda self, subject, message: sent.append((subject, message)))
+    op = NoSchemaOperator(task_id="no_schema", topic_config=config, check_task_id="check_schema_exists")
+    problem = "topic 'orders': contract /x/orders.yaml does not exist"
+    result = op.execute(make_context(xcoms={("check_schema_exists", "schema_problem"): problem}))
+    assert result == problem
+    assert sent and sent[0][0] == "topic orders: no schema registered" and problem in sent[0][1]
+
+
+# ---- publish_outcome --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("outcome", "action"),
+    [
+        ("FULL_SUCCESS", "succeed"),
+        ("CURATED_ONLY", "succeed_and_alert"),
+        ("NO_NEW_DATA", "skip"),
+        ("CURATED_FAILED", "fail"),
+        ("SEMANTIC_FAILED", "fail"),
+    ],
+)
+def test_decide_outcome(outcome: str, action: str) -> None:
+    decision = decide_outcome(run_report(outcome, reason="cast failed: amount"))
+    assert (decision.outcome, decision.action) == (outcome, action)
+    assert decision.counts["rows_read"] == 100 and decision.counts["semantic_rows_errors"] == 11
+    if action in ("fail", "succeed_and_alert"):
+        assert "cast failed: amount" in decision.message
+
+
+def test_parse_report_rejects_garbage() -> None:
+    with pytest.raises(Exception, match=r"r\.json: run report outcome"):
+        parse_report(json.dumps({"outcome": "MAYBE"}), "r.json")
+    with pytest.raises(Exception, match="not valid JSON"):
+        parse_report("{", "r.json")
+
+
+def publish(config: TopicConfig, report: dict[str, Any] | None, run_ok: bool = True) -> tuple[Any, dict[str, Any]]:
+    uri = run_report_uri(config, RUN_ID)
+    Path(uri).parent.mkdir(parents=True, exist_ok=True)
+    if report is not None:
+        Path(uri).write_text(json.dumps(report))
+    op = PublishOutcomeOperator(task_id="publish_outcome", topic_config=config)
+    ctx = make_context(xcoms={("run_unified_job", "return_value"): uri} if run_ok else {})
+    try:
+        return op.execute(ctx), ctx["ti"].pushed
+    finally:
+        shutil.rmtree(Path(uri).parent)
+
+
+def test_full_success_succeeds_and_pushes_counts(config: TopicConfig) -> None:
+    result, pushed = publish(config, run_report("FULL_SUCCESS"))
+    assert result == "FULL_SUCCESS"
+    assert pushed["outcome"] == "FULL_SUCCESS" and pushed["counts"]["curated_rows"] == 91
+
+
+def test_curated_only_succeeds_and_alerts(config: TopicConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(TopicAlertNotifier, "send", lambda self, subject, message: sent.append(subject + message))
+    result, _ = publish(config, run_report("CURATED_ONLY", reason="semantic: type mismatch on amount"))
+    assert result == "CURATED_ONLY"
+    assert len(sent) == 1 and "type mismatch on amount" in sent[0]
+
+
+@pytest.mark.parametrize("outcome", ["CURATED_FAILED", "SEMANTIC_FAILED"])
+def test_failed_outcomes_fail_with_the_reason(config: TopicConfig, outcome: str) -> None:
+    with pytest.raises(AirflowFailException, match=f"{outcome}: curated_db.orders commit conflict"):
+        publish(config, run_report(outcome, reason="curated_db.orders commit conflict"), run_ok=False)
+
+
+def test_no_new_data_is_skipped(config: TopicConfig) -> None:
+    with pytest.raises(AirflowSkipException, match="NO_NEW_DATA"):
+        publish(config, run_report("NO_NEW_DATA"))
+
+
+def test_missing_report_fails(config: TopicConfig) -> None:
+    with pytest.raises(AirflowException, match=r"no run report at .*orders/scheduled__2025-01-01T00_00_00_00_00\.json"):
+        publish(config, None, run_ok=False)
+
+
+def test_success_report_with_a_failed_job_task_still_fails(config: TopicConfig) -> None:
+    with pytest.raises(AirflowFailException, match="did not succeed although"):
+        publish(config, run_report("FULL_SUCCESS"), run_ok=False)

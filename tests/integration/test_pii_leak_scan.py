@@ -1,0 +1,80 @@
+"""Seed known PII, run the pipeline through success, failure and quarantine paths,
+then scan every place a person could read: semantic, errors, drift records, run
+reports and captured logs (Python logging and the process's own stdout/stderr,
+which carries Spark's JVM output). Curated is the data scientists' raw-fidelity layer
+and holds payload values in clear by design (see docs/RELIABILITY.md)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from spark_jobs.faults import ENV
+from spark_jobs.tables import TopicTables
+
+from .jobkit import append_raw, at, run_job, table_rows, topic_config
+
+pytestmark = pytest.mark.spark
+
+EMAIL, PHONE, CARD, NAME = "leak.me@example.com", "+44 20 7946 0958", "4929 1234 5678 9012", "Zebedee Quux"
+SEEDED = [EMAIL, PHONE, CARD, NAME, "leak.me", "7946 0958", "5678 9012"]
+
+
+def _payload(**fields: object) -> str:
+    doc: dict[str, object] = {
+        "order_id": "o",
+        "amount": 1,
+        "status": "new",
+        "customer": {"email": EMAIL, "phone": PHONE, "name": NAME},
+    }
+    doc.update(fields)
+    return json.dumps(doc)
+
+
+ROWS = [
+    ("p1", "k1", at(0), at(0), _payload()),  # valid: PII fields masked in semantic
+    ("p2", "k2", at(0), at(0), _payload(status=EMAIL)),  # non-PII field holding an email -> errors
+    ("p3", "k3", at(0), at(0), _payload(views=PHONE)),  # mistyped value that is a phone number -> errors
+    ("p4", "k4", at(0), at(0), _payload(contact_card=CARD, backup_email=EMAIL)),  # PII through drift
+    ("p5", "k5", at(0), at(0), '{"customer": {"email": "' + EMAIL + '"}, "amount": '),  # malformed
+    (None, "k6", at(0), at(0), _payload(amount=-1)),  # keyless -> errors
+    ("p7", "k7", at(0), at(0), _payload(customer={"email": NAME, "phone": CARD, "name": EMAIL})),  # bad email
+]
+
+
+def test_no_clear_pii_outside_curated(spark, tmp_path: Path, monkeypatch, caplog, capfd) -> None:
+    caplog.set_level(logging.DEBUG)
+    monkeypatch.setenv("PII_HASH_KEY", "leak-scan-key-0123456789")
+    topic = "pii_scan"
+    dirs = topic_config(tmp_path, topic)
+    append_raw(spark, topic, ROWS)
+    monkeypatch.setenv(ENV, "before_semantic_write")  # a failure path first
+    failed = run_job(spark, topic, dirs, gx_validation=True)
+    assert failed.outcome == "CURATED_ONLY"
+    monkeypatch.delenv(ENV)
+    ok = run_job(spark, topic, dirs, gx_validation=True)
+    assert ok.outcome == "FULL_SUCCESS"
+
+    t = TopicTables(topic)
+    places = {
+        "semantic": json.dumps(table_rows(spark, t.semantic), default=str),
+        "errors": json.dumps(table_rows(spark, t.errors), default=str),
+        "drift records": json.dumps([failed.drift, ok.drift]),
+        "run reports": failed.to_json() + ok.to_json(),
+        "python logs": caplog.text,
+        "stdout/stderr": "".join(capfd.readouterr()),
+    }
+    for place, text in places.items():
+        for value in SEEDED:
+            assert value not in text, f"clear PII {value!r} found in {place}"
+
+    # the scan is not vacuous: the values are there where they are allowed to be
+    curated = json.dumps(table_rows(spark, t.curated), default=str)
+    assert EMAIL in curated and CARD in curated
+    errors = {r["_idempotency_key"]: r for r in table_rows(spark, t.errors)}
+    assert set(errors) >= {"k2", "k3", "k5", "k7"}
+    new_fields = {f["path"]: f["sample"] for f in ok.drift["new_fields"]}
+    assert new_fields["contact_card"] == new_fields["backup_email"] == "[pii: not shown]"
