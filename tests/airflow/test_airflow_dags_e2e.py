@@ -112,6 +112,24 @@ class Stack:
         (self.root / f"dags_test_{logical_date[:10]}.log").write_text(output)
         return output
 
+    def xcom(self, logical_date: str, task_id: str, key: str) -> object:
+        """An XCom value of this DAG run, as Airflow stored it (JSON)."""
+        with sqlite3.connect(self.root / "airflow.db") as db:
+            row = db.execute(
+                "SELECT x.value FROM xcom x JOIN dag_run dr ON x.dag_id = dr.dag_id AND x.run_id = dr.run_id "
+                "WHERE x.dag_id = 'unified__orders' AND x.task_id = ? AND x.key = ? AND dr.logical_date LIKE ?",
+                (task_id, key, logical_date[:19].replace("T", " ") + "%"),
+            ).fetchone()
+        assert row is not None, f"no XCom {task_id}.{key}"
+        return json.loads(row[0])
+
+    def table_rows(self, namespace: str, table: str) -> list[dict[str, object]]:
+        """Rows of an output table, read with pyiceberg (no Spark)."""
+        from pyiceberg.table import StaticTable
+
+        location = f"file://{self.root / 'warehouse' / namespace / table}"
+        return StaticTable.from_metadata(location).scan().to_arrow().to_pylist()  # type: ignore[no-any-return]
+
     def task_states(self, logical_date: str) -> dict[str, str]:
         with sqlite3.connect(self.root / "airflow.db") as db:
             rows = db.execute(
@@ -186,6 +204,17 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     report = json.loads(reports[0].read_text())
     assert report["outcome"] == "FULL_SUCCESS"
     assert report["dedup"]["rows_out"] == 20 and report["dedup"]["network_duplicates"] == 1
+    assert stack.xcom(date, "publish_outcome", "outcome") == "FULL_SUCCESS"
+    counts = stack.xcom(date, "publish_outcome", "counts")
+    assert isinstance(counts, dict) and counts["rows_out"] == 20 and counts["network_duplicates"] == 1
+
+    # the tables hold what the raw batch says: 20 orders, each once; statuses all valid
+    curated = stack.table_rows("curated_db", "orders")
+    assert sorted(r["_idempotency_key"] for r in curated) == sorted(f"o{i}" for i in range(20))
+    semantic = stack.table_rows("semantic_db", "orders")
+    assert sorted(r["order_id"] for r in semantic) == sorted(f"o{i}" for i in range(20))
+    assert all(len(str(r["email"])) == 64 and "@" not in str(r["email"]) for r in semantic)
+    assert stack.table_rows("semantic_db", "orders_errors") == []
 
     from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
 
