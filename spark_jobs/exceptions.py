@@ -52,5 +52,9 @@ class LayerWriteError(UnifiedJobError):
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
+    """The message a person needs: for a Java error, the Java exception's own line
+    (py4j's is only "An error occurred while calling o44.sql")."""
+    java = getattr(exc, "java_exception", None)
+    text = str(java.toString()) if java is not None else str(exc)
+    text = text.strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -216,6 +216,12 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     assert all(len(str(r["email"])) == 64 and "@" not in str(r["email"]) for r in semantic)
     assert stack.table_rows("semantic_db", "orders_errors") == []
 
+    # no clear PII in any XCom of the run, nor in the run's logs
+    with sqlite3.connect(stack.root / "airflow.db") as db:
+        xcoms = [v for (v,) in db.execute("SELECT value FROM xcom WHERE dag_id = 'unified__orders'")]
+    assert xcoms and not any("@example.com" in str(v) for v in xcoms)
+    assert "@example.com" not in output
+
     from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
 
     state = IcebergSnapshotHook(CatalogSpec("hadoop", str(stack.root / "warehouse"))).read_topic_state("orders")

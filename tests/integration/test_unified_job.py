@@ -218,3 +218,19 @@ def test_dry_run_and_backfill_do_not_move_checkpoints(spark, tmp_path: Path, has
     live = run_job(spark, topic, dirs)  # the live run still processes the range once more, idempotently
     assert live.outcome == "FULL_SUCCESS"
     assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
+
+
+def test_invalid_suite_fails_semantic_only_with_a_named_reason(spark, tmp_path: Path, hash_key: str) -> None:
+    topic = "shop_bad_suite"
+    dirs = topic_config(tmp_path, topic)
+    suite = Path(dirs[1]) / f"{topic}.json"
+    suite.write_text(
+        json.dumps(
+            {"expectations": [{"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "no_such_column"}}]}
+        )
+    )
+    snapshot = append_raw(spark, topic, BATCHES[0])
+    report = run_job(spark, topic, dirs)
+    assert report.outcome == "CURATED_ONLY"
+    assert str(suite) in (report.reason or "") and "no_such_column" in (report.reason or "")
+    assert checkpoints(spark, topic) == (snapshot, None)
