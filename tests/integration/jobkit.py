@@ -55,6 +55,28 @@ def run_job(spark: SparkSession, topic: str, dirs: tuple[str, str], run_id: str 
     return run(spark, replace(args, **options))
 
 
+def submit_command(
+    topic: str, warehouse: Path, dirs: tuple[str, str], report: Path, *extra: str
+) -> tuple[list[str], dict[str, str]]:
+    """The job as a separate ``spark-submit`` process (as EMR or the local runtime runs it)."""
+    from spark_jobs.local_submit import spark_submit_command
+
+    args = [
+        "--topic",
+        topic,
+        "--warehouse",
+        str(warehouse),
+        "--contracts-dir",
+        dirs[0],
+        "--expectations-dir",
+        dirs[1],
+        "--run-report",
+        str(report),
+        *extra,
+    ]
+    return spark_submit_command(args, master="local[1]", extra_conf={"spark.driver.memory": "1g"})
+
+
 def table_rows(spark: SparkSession, table: str, ignore: tuple[str, ...] = ("_run_id",)) -> list[dict[str, Any]]:
     """All rows as dicts, sorted, without the columns that differ run to run."""
     df = spark.table(table)

@@ -10,9 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_jobs.local_submit import spark_submit_command
-
-from .jobkit import append_raw, at, run_job, topic_config
+from .jobkit import append_raw, at, run_job, submit_command, topic_config
 from .test_unified_job import BATCHES
 
 pytestmark = pytest.mark.spark
@@ -30,23 +28,7 @@ def test_spark_submit_entrypoint_writes_report_and_exit_code(spark, warehouse: P
     contracts, expectations = topic_config(tmp_path, topic)
     snapshot = append_raw(spark, topic, BATCHES[0])
     report_path = tmp_path / "report.json"
-    command, env = spark_submit_command(
-        [
-            "--topic",
-            topic,
-            "--warehouse",
-            str(warehouse),
-            "--contracts-dir",
-            contracts,
-            "--expectations-dir",
-            expectations,
-            "--run-report",
-            str(report_path),
-            "--run-id",
-            "cli-1",
-        ],
-        master="local[1]",
-    )
+    command, env = submit_command(topic, warehouse, (contracts, expectations), report_path, "--run-id", "cli-1")
     env.update(_env(PII_HASH_KEY="cli-test-key-0123456789"))
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert done.returncode == 0, done.stderr[-3000:]

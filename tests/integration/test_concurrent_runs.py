@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from spark_jobs.local_submit import spark_submit_command
 from spark_jobs.tables import TopicTables
 
-from .jobkit import append_raw, checkpoints, run_job, table_rows, topic_config
+from .jobkit import append_raw, checkpoints, run_job, submit_command, table_rows, topic_config
 from .test_unified_job import BATCHES, assert_invariants
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -34,24 +33,14 @@ def test_two_simultaneous_runs_never_duplicate_or_lose_rows(
 
     processes = []
     for name in ("a", "b"):
-        command, env = spark_submit_command(
-            [
-                "--topic",
-                topic,
-                "--warehouse",
-                str(warehouse),
-                "--contracts-dir",
-                contracts,
-                "--expectations-dir",
-                expectations,
-                "--run-report",
-                str(tmp_path / f"{name}.json"),
-                "--run-id",
-                f"concurrent-{name}",
-                "--skip-gx-validation",
-            ],
-            master="local[1]",
-            extra_conf={"spark.driver.memory": "1g"},
+        command, env = submit_command(
+            topic,
+            warehouse,
+            (contracts, expectations),
+            tmp_path / f"{name}.json",
+            "--run-id",
+            f"concurrent-{name}",
+            "--skip-gx-validation",
         )
         processes.append(
             subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

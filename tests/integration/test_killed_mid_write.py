@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from spark_jobs.faults import ENV, KILL_DELAY_ENV
-from spark_jobs.local_submit import spark_submit_command
 
-from .jobkit import append_raw, checkpoints, run_job, table_rows, topic_config
+from .jobkit import append_raw, checkpoints, run_job, submit_command, table_rows, topic_config
 from .test_unified_job import BATCHES, assert_invariants
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -29,22 +28,8 @@ def test_kill_during_merge_then_rerun(spark, warehouse: Path, tmp_path: Path, ha
     assert run_job(spark, topic, (contracts, expectations)).outcome == "FULL_SUCCESS"
     second = append_raw(spark, topic, BATCHES[1])
 
-    command, env = spark_submit_command(
-        [
-            "--topic",
-            topic,
-            "--warehouse",
-            str(warehouse),
-            "--contracts-dir",
-            contracts,
-            "--expectations-dir",
-            expectations,
-            "--run-report",
-            str(tmp_path / "killed.json"),
-            "--skip-gx-validation",
-        ],
-        master="local[1]",
-        extra_conf={"spark.driver.memory": "1g"},
+    command, env = submit_command(
+        topic, warehouse, (contracts, expectations), tmp_path / "killed.json", "--skip-gx-validation"
     )
     env.update({ENV: f"kill:{point}", KILL_DELAY_ENV: "1.5"})
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, start_new_session=True)
