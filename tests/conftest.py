@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +11,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_HASH_KEY = "test-only-hmac-key-0123456789"
+# py4j logs "Closing down clientserver connection" from __del__ at interpreter exit,
+# after pytest closed its capture streams; only its warnings matter here.
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
