@@ -1,0 +1,181 @@
+"""Benchmark 2: distance to the limit, the unified job against a bare copy job.
+
+    python -m bench.distance_to_limit --sizes small|full
+
+The bare job is the least any job of this shape must do: read the same raw increment
+once (the job's own ``read_increment``, persisted like the job persists it) and write
+two plain copies to two new Iceberg tables: no dedup, parsing, drift, validation,
+masking or MERGE. Both run as first runs over the same raw table, alternating which
+goes first. The unified job's ``durations_s`` per step show where the extra time goes.
+Target: unified <= 2.0 x bare at 1M rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bench.common import (
+    BenchContext,
+    BenchmarkError,
+    BenchResult,
+    BenchTopic,
+    Check,
+    JobRun,
+    RawWriter,
+    Sizes,
+    Stats,
+    Table,
+    Target,
+    drop_outputs,
+    drop_tables,
+    fmt,
+    median_durations,
+    paired_ratios,
+    prepare_topic,
+    run_job,
+    run_spark_cli,
+    stopwatch,
+    warm_up,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+NAME = "distance_to_limit"
+PREFIX = "dtl"
+BARE_NAMESPACE = "bare_db"
+TARGET = Target("unified wall <= 2.0 x bare copy wall (at 1M rows)", (Check("ratio", "<=", 2.0),))
+
+
+@dataclass(frozen=True)
+class Params:
+    rows: int
+    batch_rows: int
+
+
+PARAMS: dict[Sizes, Params] = {
+    "small": Params(rows=5_000, batch_rows=2_500),
+    "full": Params(rows=1_000_000, batch_rows=100_000),
+}
+
+
+@dataclass(frozen=True)
+class BareRun:
+    wall_s: float
+    rows: int
+    durations_s: dict[str, float]
+
+
+def bare_tables(topic: BenchTopic) -> tuple[str, str]:
+    return (f"{BARE_NAMESPACE}.{topic.topic}_copy_1", f"{BARE_NAMESPACE}.{topic.topic}_copy_2")
+
+
+def run_bare(spark: SparkSession, topic: BenchTopic, snapshot_id: int) -> BareRun:
+    """Read raw up to ``snapshot_id`` once, write it to both bare tables (created here)."""
+    from pyspark import StorageLevel
+
+    from spark_jobs.read.incremental_read import SnapshotRange, read_increment
+
+    targets = bare_tables(topic)
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {BARE_NAMESPACE}")
+    drop_tables(spark, targets)
+    durations: dict[str, float] = {}
+    with stopwatch() as total:
+        with stopwatch() as step:
+            raw = read_increment(spark, topic.tables.raw, SnapshotRange(None, snapshot_id))
+            raw = raw.persist(StorageLevel.MEMORY_AND_DISK)
+            rows = raw.count()
+        durations["read"] = step[0]
+        for index, target in enumerate(targets, start=1):
+            with stopwatch() as step:
+                raw.writeTo(target).using("iceberg").tableProperty("format-version", "2").create()
+            durations[f"write_{index}"] = step[0]
+        raw.unpersist()
+    durations["total"] = total[0]
+    return BareRun(total[0], int(rows), {k: round(v, 3) for k, v in durations.items()})
+
+
+def run_distance_to_limit(spark: SparkSession, ctx: BenchContext, params: Params) -> BenchResult:
+    warm_up(spark, ctx)
+    topic = prepare_topic(spark, ctx, "orders")
+    snapshot_id = RawWriter(spark, topic.tables.raw).write(params.rows, params.batch_rows)[-1]
+
+    unified: list[JobRun] = []
+    bare: list[BareRun] = []
+    for repeat in range(ctx.repeat):
+        order = ("unified", "bare") if repeat % 2 == 0 else ("bare", "unified")
+        for design in order:
+            if design == "unified":
+                drop_outputs(spark, topic)
+                unified.append(run_job(spark, topic, f"{NAME}-{repeat}-unified"))
+            else:
+                bare.append(run_bare(spark, topic, snapshot_id))
+    drop_outputs(spark, topic)
+    drop_tables(spark, bare_tables(topic))
+    for run in unified:
+        if run.report.raw.get("rows_read") != params.rows:
+            raise BenchmarkError(f"topic {topic.topic}: unified run read {run.report.raw.get('rows_read')} rows")
+    if any(b.rows != params.rows for b in bare):
+        raise BenchmarkError(f"topic {topic.topic}: bare copy read {[b.rows for b in bare]} rows")
+
+    unified_s = [r.wall_s for r in unified]
+    bare_s = [b.wall_s for b in bare]
+    profile = median_durations([r.report for r in unified])
+    bare_profile = {k: float(Stats.of(b.durations_s[k] for b in bare).median) for k in bare[0].durations_s}
+    return BenchResult(
+        name=NAME,
+        title="unified job vs a bare read-once, write-two-copies job",
+        figure=Stats.of(unified_s),
+        figure_label="unified wall",
+        unit="s",
+        baseline=Stats.of(bare_s),
+        baseline_label="bare copy wall",
+        ratio=paired_ratios(unified_s, bare_s),
+        ratio_label="unified / bare",
+        target=TARGET,
+        rows=params.rows,
+        rows_label="raw rows (one first run over all of them)",
+        sizes=ctx.sizes,
+        repeat=ctx.repeat,
+        details={
+            "params": vars(params),
+            "unified_durations_s_median": profile,
+            "bare_durations_s_median": bare_profile,
+            "dedup": unified[-1].report.dedup,
+        },
+        tables=[_profile_table(profile, bare_profile)],
+    )
+
+
+def _profile_table(profile: dict[str, float], bare_profile: dict[str, float]) -> Table:
+    total = profile.get("total") or 1.0
+    rows = [(step, fmt(seconds), f"{100 * seconds / total:.0f}%") for step, seconds in profile.items()]
+    rows += [(f"bare {step}", fmt(seconds), "") for step, seconds in bare_profile.items()]
+    return Table(
+        "where the unified job's time goes: median seconds per step (durations_s), then the bare job's",
+        ("step", "seconds", "share"),
+        tuple(rows),
+    )
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rows", type=int, help="raw rows (default: 5,000 small / 1,000,000 full)")
+
+
+def _body(spark: SparkSession, ctx: BenchContext, args: argparse.Namespace) -> BenchResult:
+    params = PARAMS[ctx.sizes]
+    if args.rows:
+        params = Params(rows=args.rows, batch_rows=min(params.batch_rows, args.rows))
+    return run_distance_to_limit(spark, ctx, params)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_spark_cli(NAME, PREFIX, (__doc__ or NAME).splitlines()[0], _body, argv, _add_arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
