@@ -222,8 +222,7 @@ def _write_curated(
     if args.dry_run:
         return
     curated_write.ensure_table(spark, tables.curated)
-    plan = curated_write.plan_columns(spark, tables.curated, paths)
-    curated_write.add_columns(spark, tables.curated, plan)
+    plan = curated_write.evolve_columns(spark, tables.curated, paths)
     report.curated.details["new_columns"] = plan.new_columns
     rows = curated_write.build_curated_rows(kept, plan, snapshot_range.to_inclusive, args.run_id)
     properties = (

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 
+from spark_jobs.commit.add_columns import add_columns_planned
 from spark_jobs.commit.merge import merge_sql, merge_with_checkpoint, version_at_least
 from spark_jobs.curated.column_names import Path, assign_names, path_comment, path_from_comment
 from spark_jobs.curated.flatten import LINEAGE_COLUMNS, LINEAGE_NAMES, flatten_to_strings
@@ -58,15 +59,19 @@ def plan_columns(spark: SparkSession, table: str, paths: list[Path]) -> CuratedP
     )
 
 
-def add_columns(spark: SparkSession, table: str, plan: CuratedPlan) -> None:
-    """DDL before the write: new payload paths become new STRING columns."""
-    if not plan.new_columns:
-        return
+def new_column_specs(plan: CuratedPlan) -> list[str]:
+    """DDL specs for the plan's new columns: STRING, commented with their payload path."""
     by_name = {name: path for path, name in plan.column_for_path.items()}
-    specs = ", ".join(
-        f"{quote(name)} STRING COMMENT {sql_string(path_comment(by_name[name]))}" for name in plan.new_columns
-    )
-    spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({specs})")
+    return [f"{quote(name)} STRING COMMENT {sql_string(path_comment(by_name[name]))}" for name in plan.new_columns]
+
+
+def evolve_columns(spark: SparkSession, table: str, paths: list[Path]) -> CuratedPlan:
+    """DDL before the write: new payload paths become new STRING columns.
+
+    Another run of the topic may add the same columns at the same moment; the plan
+    returned is the one the table's schema matches after this call.
+    """
+    return add_columns_planned(spark, table, lambda: plan_columns(spark, table, paths), new_column_specs)
 
 
 def build_curated_rows(parsed: DataFrame, plan: CuratedPlan, raw_snapshot_id: int, run_id: str) -> DataFrame:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from spark_jobs.commit.add_columns import add_columns_planned
 from spark_jobs.commit.merge import merge_sql, merge_with_checkpoint
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.faults import maybe_fail
@@ -67,11 +68,15 @@ def ensure_tables(spark: SparkSession, semantic: str, errors: str, contract: Top
 def _add_new_contract_fields(spark: SparkSession, semantic: str, errors: str, contract: TopicContract) -> None:
     """A field added to the contract becomes a new column (older rows: null)."""
     for table, typed in ((semantic, True), (errors, False)):
-        present = set(spark.table(table).columns)
-        missing = [s for s in contract.fields if s.name not in present]
-        if missing:
-            specs = ", ".join(f"{quote(s.name)} {semantic_sql_type(s) if typed else 'STRING'}" for s in missing)
-            spark.sql(f"ALTER TABLE {table} ADD COLUMNS ({specs})")
+
+        def missing(table: str = table) -> list[FieldSpec]:
+            present = set(spark.table(table).columns)
+            return [s for s in contract.fields if s.name not in present]
+
+        def specs(fields: list[FieldSpec], typed: bool = typed) -> list[str]:
+            return [f"{quote(s.name)} {semantic_sql_type(s) if typed else 'STRING'}" for s in fields]
+
+        add_columns_planned(spark, table, missing, specs)
 
 
 def _lineage(raw_snapshot_id: int, run_id: str) -> list[Column]:
