@@ -30,15 +30,10 @@ def spark_submit_command(
     job_args: Sequence[str], master: str = "local[2]", extra_conf: dict[str, str] | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """``(argv, env)`` to run the unified job with ``job_args`` through spark-submit."""
-    from spark_jobs.session import iceberg_runtime_jar
+    from spark_jobs.session import iceberg_runtime_jar, local_conf
 
     home = spark_home()
-    conf = {
-        "spark.ui.enabled": "false",
-        "spark.sql.shuffle.partitions": os.environ.get("SPARK_SHUFFLE_PARTITIONS", "4"),
-        "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
-        **(extra_conf or {}),
-    }
+    conf = {**local_conf(), **(extra_conf or {})}
     argv = [str(Path(home) / "bin" / "spark-submit"), "--master", master, "--jars", iceberg_runtime_jar()]
     for key, value in conf.items():
         argv += ["--conf", f"{key}={value}"]

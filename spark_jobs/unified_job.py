@@ -30,7 +30,14 @@ from spark_jobs.drift.detect import detect_drift
 from spark_jobs.exceptions import ContractError, LayerWriteError, RawTableError, UnifiedJobError
 from spark_jobs.faults import maybe_fail
 from spark_jobs.parse.payload import infer_payload_structure, leaf_paths, parse_payload, string_leaves, with_paths
-from spark_jobs.read.incremental_read import SnapshotRange, consumed_message_ids, plan_range, read_increment
+from spark_jobs.read.incremental_read import (
+    SnapshotRange,
+    backlog_rows,
+    cap_rows,
+    consumed_message_ids,
+    plan_range,
+    read_increment,
+)
 from spark_jobs.read.snapshots import current_ancestry, table_exists
 from spark_jobs.report.run_report import RunReport
 from spark_jobs.semantic import pii
@@ -90,12 +97,15 @@ def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicC
         explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
         start = args.from_snapshot_exclusive if explicit else checkpoints.read_from(ids)
         snapshot_range = plan_range(args.topic, ancestry, start, args.to_snapshot_inclusive)
+        if snapshot_range is not None and args.to_snapshot_inclusive is None:
+            snapshot_range = cap_rows(ancestry, snapshot_range, args.max_rows_per_run)
     report.curated.checkpoint_before = checkpoints.curated
     report.semantic.checkpoint_before = checkpoints.semantic
     report.raw = {
         "from_snapshot_exclusive": start,
         "to_snapshot_inclusive": snapshot_range.to_inclusive if snapshot_range else start,
         "rows_read": 0,
+        "backlog_rows": backlog_rows(ancestry, snapshot_range.to_inclusive) if snapshot_range else 0,
     }
     if snapshot_range is None:
         report.outcome = "NO_NEW_DATA"
@@ -131,13 +141,14 @@ def _read_dedup_parse(
     cached: list[DataFrame],
 ) -> tuple[DataFrame, T.StructType]:
     with report.timed("read"):
-        raw = read_increment(spark, tables.raw, snapshot_range).persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(raw)
+        # Not persisted: the stats read one column, and the dedup below reads raw once
+        # more in full. Caching it too would hold the increment twice in the heap.
+        raw = read_increment(spark, tables.raw, snapshot_range)
         stats = raw.agg(F.count(F.lit(1)).alias("rows"), F.min("ingest_ts").alias("earliest")).collect()[0]
         report.raw["rows_read"] = int(stats["rows"])
     with report.timed("dedup"):
         lookback = config.contract.message_id_lookback_days if config.contract else 7
-        consumed = consumed_message_ids(spark, tables.raw, snapshot_range, stats["earliest"], lookback)
+        consumed = consumed_message_ids(spark, tables.raw, snapshot_range, stats["earliest"], lookback, raw)
         labelled = label_duplicates(raw, consumed).persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(labelled)
         counts = count_by_status(labelled)
@@ -155,6 +166,8 @@ def _read_dedup_parse(
             structure = with_paths(structure, [f.path for f in config.contract.fields])
         parsed = parse_payload(rows, string_leaves(structure)).persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(parsed)
+        parsed.count()  # materialise now, so the labelled rows can leave the cache
+        labelled.unpersist()
     return parsed, structure
 
 

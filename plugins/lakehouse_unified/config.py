@@ -155,6 +155,7 @@ class TopicConfig:
     retries: int = 2
     retry_delay_minutes: int = 5
     checkpoint_mode: CheckpointMode | None = None
+    max_rows_per_run: int | None = None
     runtime: Runtime = "local"
     wait: WaitConfig = field(default_factory=WaitConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
@@ -223,6 +224,7 @@ def parse_topic_config(text: str, source: str) -> TopicConfig:
             "retries",
             "retry_delay_minutes",
             "checkpoint_mode",
+            "max_rows_per_run",
             "runtime",
             "wait_for_data",
             "storage",
@@ -252,6 +254,7 @@ def parse_topic_config(text: str, source: str) -> TopicConfig:
         retries=r.integer("retries", 2, 0, 20),
         retry_delay_minutes=r.integer("retry_delay_minutes", 5, 0, 1440),
         checkpoint_mode=r.optional_choice("checkpoint_mode", get_args(CheckpointMode)),
+        max_rows_per_run=r.optional_integer("max_rows_per_run", 1, 10**12),
         runtime=runtime,
         wait=_wait(r.section("wait_for_data", {"poke_interval_seconds", "timeout_minutes", "deferrable"})),
         storage=_storage(
@@ -336,6 +339,9 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             self.fail(key, f"must be an integer {low}..{high}", value)
         return int(value)
+
+    def optional_integer(self, key: str, low: int, high: int) -> int | None:
+        return None if self.doc.get(key) is None else self.integer(key, 0, low, high)
 
     def boolean(self, key: str, default: bool) -> bool:
         value = self.doc.get(key, default)

@@ -67,6 +67,8 @@ def build_job_arguments(config: TopicConfig, plan: RunPlan, *, job_run_id: str, 
     ]
     if config.checkpoint_mode:
         args += ["--checkpoint-mode", config.checkpoint_mode]
+    if config.max_rows_per_run is not None:
+        args += ["--max-rows-per-run", str(config.max_rows_per_run)]
     if plan.reprocess_all:
         args += ["--from-snapshot-exclusive", FULL_HISTORY]
     elif plan.from_snapshot_exclusive is not None:

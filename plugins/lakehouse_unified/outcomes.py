@@ -63,6 +63,7 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
     semantic = _mapping(report.get("semantic"))
     return {
         "rows_read": raw.get("rows_read", 0),
+        "backlog_rows": raw.get("backlog_rows", 0),
         "rows_out": dedup.get("rows_out", 0),
         "network_duplicates": dedup.get("network_duplicates", 0),
         "superseded_versions": dedup.get("superseded_versions", 0),

@@ -29,6 +29,7 @@ class JobArgs:
     from_snapshot_exclusive: int | None = None
     reprocess_all: bool = False
     to_snapshot_inclusive: int | None = None
+    max_rows_per_run: int | None = None
     layers: Layers = "both"
     no_checkpoint: bool = False
     dry_run: bool = False
@@ -55,6 +56,16 @@ def _snapshot(value: str) -> int | str:
         raise argparse.ArgumentTypeError(f"a raw snapshot id or '{FULL_HISTORY}', got {value!r}") from exc
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"a positive number of rows, got {value!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="unified_job", description="Raw Iceberg -> curated + semantic, once.")
     p.add_argument("--topic", required=True)
@@ -71,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"reprocess after this raw snapshot ('{FULL_HISTORY}': from the first)",
     )
     p.add_argument("--to-snapshot-inclusive", type=int)
+    p.add_argument(
+        "--max-rows-per-run",
+        type=_positive,
+        help="take at most this many new raw rows (whole snapshots, oldest first); the rest is left "
+        "for the next run. Bounds memory on a large backlog. Ignored with --to-snapshot-inclusive",
+    )
     p.add_argument("--layers", choices=("both", "curated", "semantic"), default="both")
     p.add_argument("--no-checkpoint", action="store_true", help="do not move the live checkpoints (backfill)")
     p.add_argument("--dry-run", action="store_true", help="compute and report, write nothing")
@@ -97,6 +114,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         from_snapshot_exclusive=None if from_snapshot in (None, FULL_HISTORY) else int(from_snapshot),
         reprocess_all=from_snapshot == FULL_HISTORY,
         to_snapshot_inclusive=ns.to_snapshot_inclusive,
+        max_rows_per_run=ns.max_rows_per_run,
         layers=ns.layers,
         no_checkpoint=ns.no_checkpoint,
         dry_run=ns.dry_run,

@@ -89,28 +89,69 @@ def read_increment(spark: SparkSession, table: str, snapshot_range: SnapshotRang
     )
 
 
+def cap_rows(ancestry: list[SnapshotInfo], snapshot_range: SnapshotRange, max_rows: int | None) -> SnapshotRange:
+    """The oldest snapshots of ``snapshot_range`` that add at most ``max_rows`` rows.
+
+    A run's memory grows with its increment (dedup windows, cached rows); a large
+    backlog (first run, a long outage) is therefore taken in slices, one per run,
+    oldest first, like a stream's ``maxRowsPerTrigger``. Always at least one snapshot.
+    The rows of a snapshot are its summary's ``added-records``; a snapshot without
+    that count (another writer) ends the slice, so a cap is never exceeded unknowingly.
+    """
+    if max_rows is None:
+        return snapshot_range
+    ids = [s.snapshot_id for s in ancestry]  # newest first
+    newest = ids.index(snapshot_range.to_inclusive)
+    oldest = len(ids) - 1 if snapshot_range.from_exclusive is None else ids.index(snapshot_range.from_exclusive) - 1
+    rows = 0
+    end = oldest
+    for index in range(oldest, newest - 1, -1):  # oldest to newest
+        added = ancestry[index].summary.get("added-records")
+        rows += int(added) if added is not None and added.isdigit() else max_rows + 1
+        if rows > max_rows and index != oldest:
+            break
+        end = index
+        if rows >= max_rows:
+            break
+    return SnapshotRange(snapshot_range.from_exclusive, ids[end])
+
+
+def backlog_rows(ancestry: list[SnapshotInfo], to_inclusive: int) -> int:
+    """Rows added after ``to_inclusive`` in the current ancestry (per snapshot summaries)."""
+    ids = [s.snapshot_id for s in ancestry]
+    return sum(int(s.summary.get("added-records", "0") or 0) for s in ancestry[: ids.index(to_inclusive)])
+
+
 def consumed_message_ids(
     spark: SparkSession,
     table: str,
     snapshot_range: SnapshotRange,
     earliest_ingest_ts: datetime | None,
     lookback_days: int,
+    increment: DataFrame,
 ) -> DataFrame | None:
-    """message_ids consumed by earlier runs within the look-back window.
+    """message_ids of ``increment`` already consumed by earlier runs (look-back window).
 
     "Consumed" means present in raw as of the checkpoint snapshot. The window bounds
     the cost: only rows ingested at most ``lookback_days`` before the increment's
     earliest row are scanned (the raw table is partitioned by day of ``ingest_ts``),
     so a retry that arrives later than that is not recognised (documented policy).
+    Only the ids of the increment are kept (a semi join, which adaptive execution
+    broadcasts for a small increment), so the window's ids are neither shuffled nor
+    de-duplicated as a whole.
     """
     if snapshot_range.from_exclusive is None or earliest_ingest_ts is None:
         return None
     window_start = earliest_ingest_ts - timedelta(days=lookback_days)
+    ids = increment.select(F.col("message_id").cast("string").alias("message_id")).where(
+        F.col("message_id").isNotNull()
+    )
     return (
         spark.read.option("snapshot-id", snapshot_range.from_exclusive)
         .table(table)
         .where(F.col("ingest_ts") >= F.lit(window_start))
         .where(F.col("message_id").isNotNull())
         .select(F.col("message_id").cast("string"))
+        .join(ids.distinct(), "message_id", "left_semi")
         .distinct()
     )

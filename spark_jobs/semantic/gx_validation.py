@@ -33,7 +33,11 @@ def validate_with_gx(typed: DataFrame, suite: TopicSuite) -> GxResult:
     import great_expectations as gx  # heavy (about 5 s): only when validating
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    # Progress bars are terminal output; on EMR/Airflow they only garble the job's log.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     datasource = context.data_sources.add_spark(name="unified_job")
     asset = datasource.add_dataframe_asset(name=suite.name)
     batch_definition = asset.add_batch_definition_whole_dataframe("increment")

@@ -234,3 +234,26 @@ def test_invalid_suite_fails_semantic_only_with_a_named_reason(spark, tmp_path: 
     assert report.outcome == "CURATED_ONLY"
     assert str(suite) in (report.reason or "") and "no_such_column" in (report.reason or "")
     assert checkpoints(spark, topic) == (snapshot, None)
+
+
+def test_max_rows_per_run_takes_a_backlog_in_slices_without_loss(spark, tmp_path: Path, hash_key: str) -> None:
+    """A capped run takes the oldest snapshots only; the next runs finish the backlog."""
+    topic = "shop_sliced"
+    dirs = topic_config(tmp_path, topic)
+    snapshots = [append_raw(spark, topic, batch) for batch in BATCHES]
+    cap = len(BATCHES[0])
+
+    first = run_job(spark, topic, dirs, "slice-1", max_rows_per_run=cap)
+    assert first.outcome == "FULL_SUCCESS"
+    assert first.raw["to_snapshot_inclusive"] == snapshots[0]
+    assert first.raw["rows_read"] == len(BATCHES[0])
+    assert first.raw["backlog_rows"] == sum(len(b) for b in BATCHES[1:])
+    assert checkpoints(spark, topic) == (snapshots[0], snapshots[0])
+
+    runs = 1
+    while checkpoints(spark, topic) != (snapshots[-1], snapshots[-1]):
+        runs += 1
+        assert runs <= len(BATCHES), "the backlog did not shrink"
+        assert run_job(spark, topic, dirs, f"slice-{runs}", max_rows_per_run=cap).outcome == "FULL_SUCCESS"
+    assert run_job(spark, topic, dirs, "after", max_rows_per_run=cap).raw["backlog_rows"] == 0
+    assert_invariants(spark, topic, [row for batch in BATCHES for row in batch], snapshots[-1])

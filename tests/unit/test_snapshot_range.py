@@ -6,7 +6,7 @@ import pytest
 
 from spark_jobs.commit.checkpoints import Checkpoints
 from spark_jobs.exceptions import SnapshotRangeError
-from spark_jobs.read.incremental_read import SnapshotRange, plan_range
+from spark_jobs.read.incremental_read import SnapshotRange, backlog_rows, cap_rows, plan_range
 from spark_jobs.read.snapshots import SnapshotInfo
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -43,3 +43,36 @@ def test_read_from_the_slower_layer_by_ancestry_position_not_number() -> None:
     assert Checkpoints(curated=20, semantic=30).read_from(ids) == 20
     assert Checkpoints(curated=30, semantic=None).read_from(ids) is None
     assert Checkpoints(curated=99, semantic=30).read_from(ids) == 99
+
+
+# oldest 20 (100 rows), 50 (100), 10 (100), newest 30 (100)
+COUNTED = [SnapshotInfo(i, T0, {"added-records": "100"}) for i in (30, 10, 50, 20)]
+
+
+@pytest.mark.parametrize(
+    ("start", "max_rows", "end"),
+    [
+        (None, None, 30),  # no cap: everything
+        (None, 250, 50),  # 200 rows fit, the third snapshot would exceed
+        (None, 200, 50),  # exactly the cap
+        (None, 50, 20),  # one snapshot larger than the cap is still taken alone
+        (20, 100, 50),  # from a checkpoint: the next snapshot
+        (50, 10_000, 30),  # the cap is above the backlog
+    ],
+)
+def test_cap_rows_takes_the_oldest_snapshots_up_to_the_cap(start, max_rows, end) -> None:
+    full = plan_range("orders", COUNTED, start, None)
+    assert full is not None
+    assert cap_rows(COUNTED, full, max_rows) == SnapshotRange(start, end)
+
+
+def test_cap_rows_stops_at_a_snapshot_without_a_row_count() -> None:
+    ancestry = [SnapshotInfo(30, T0, {"added-records": "1"}), SnapshotInfo(10, T0, {}), COUNTED[3]]
+    full = plan_range("orders", ancestry, None, None)
+    assert full is not None
+    assert cap_rows(ancestry, full, 1000) == SnapshotRange(None, 20)
+
+
+def test_backlog_counts_rows_after_the_slice() -> None:
+    assert backlog_rows(COUNTED, 50) == 200
+    assert backlog_rows(COUNTED, 30) == 0
