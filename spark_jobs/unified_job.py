@@ -141,8 +141,9 @@ def _read_dedup_parse(
     cached: list[DataFrame],
 ) -> tuple[DataFrame, T.StructType]:
     with report.timed("read"):
-        # Not persisted: the stats read one column, and the dedup below reads raw once
-        # more in full. Caching it too would hold the increment twice in the heap.
+        # Not persisted: the stats read one column, the dedup below reads raw in full
+        # (and its ids once more for the look-back semi join). Caching raw as well
+        # would hold the increment twice in the heap: 5M rows failed in a 4g driver.
         raw = read_increment(spark, tables.raw, snapshot_range)
         stats = raw.agg(F.count(F.lit(1)).alias("rows"), F.min("ingest_ts").alias("earliest")).collect()[0]
         report.raw["rows_read"] = int(stats["rows"])

@@ -67,16 +67,19 @@ def ensure_tables(spark: SparkSession, semantic: str, errors: str, contract: Top
 
 def _add_new_contract_fields(spark: SparkSession, semantic: str, errors: str, contract: TopicContract) -> None:
     """A field added to the contract becomes a new column (older rows: null)."""
-    for table, typed in ((semantic, True), (errors, False)):
+    _add_missing_fields(spark, semantic, contract, typed=True)
+    _add_missing_fields(spark, errors, contract, typed=False)
 
-        def missing(table: str = table) -> list[FieldSpec]:
-            present = set(spark.table(table).columns)
-            return [s for s in contract.fields if s.name not in present]
 
-        def specs(fields: list[FieldSpec], typed: bool = typed) -> list[str]:
-            return [f"{quote(s.name)} {semantic_sql_type(s) if typed else 'STRING'}" for s in fields]
+def _add_missing_fields(spark: SparkSession, table: str, contract: TopicContract, typed: bool) -> None:
+    def missing() -> list[FieldSpec]:
+        present = set(spark.table(table).columns)
+        return [s for s in contract.fields if s.name not in present]
 
-        add_columns_planned(spark, table, missing, specs)
+    def specs(fields: list[FieldSpec]) -> list[str]:
+        return [f"{quote(s.name)} {semantic_sql_type(s) if typed else 'STRING'}" for s in fields]
+
+    add_columns_planned(spark, table, missing, specs)
 
 
 def _lineage(raw_snapshot_id: int, run_id: str) -> list[Column]:

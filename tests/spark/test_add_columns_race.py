@@ -52,3 +52,19 @@ def test_other_ddl_errors_are_not_retried(spark) -> None:
     with pytest.raises(Exception, match="NOT_A_TYPE"):
         add_columns_planned(spark, table, plan, lambda specs: specs)
     assert len(calls) == 1
+
+
+def test_a_field_added_to_the_contract_becomes_a_column_of_semantic_and_errors(spark) -> None:
+    from pathlib import Path
+
+    from spark_jobs.config.contract import parse_contract
+    from spark_jobs.semantic.write import ensure_tables
+
+    text = (Path(__file__).parent.parent / "integration" / "fixtures" / "shop.yaml").read_text()
+    semantic, errors = "semantic_db.`contract_grows`", "semantic_db.`contract_grows_errors`"
+    ensure_tables(spark, semantic, errors, parse_contract(text, "shop.yaml"))
+    grown = parse_contract(text + "  - {name: coupon, type: int}\n", "shop.yaml")
+    ensure_tables(spark, semantic, errors, grown)
+
+    assert spark.table(semantic).schema["coupon"].dataType.simpleString() == "int"
+    assert spark.table(errors).schema["coupon"].dataType.simpleString() == "string"
