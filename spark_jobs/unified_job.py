@@ -20,6 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs.commit.checkpoints import Checkpoints, Layer, checkpoint_properties, read_checkpoint
+from spark_jobs.commit.upsert import pin
 from spark_jobs.config.contract import TopicContract, load_contract
 from spark_jobs.config.job_args import JobArgs, parse_args
 from spark_jobs.config.storage import write_text
@@ -43,7 +44,7 @@ from spark_jobs.report.run_report import RunReport
 from spark_jobs.semantic import pii
 from spark_jobs.semantic import write as semantic_write
 from spark_jobs.semantic.gx_validation import validate_with_gx
-from spark_jobs.semantic.typed_rows import VALID, build_typed_rows, failed_rule_counts
+from spark_jobs.semantic.typed_rows import build_typed_rows, summarise_validation
 from spark_jobs.session import build_session
 from spark_jobs.tables import TopicTables
 
@@ -199,7 +200,7 @@ def _write_layers(
         try:
             with report.timed(layer):
                 if layer == "curated":
-                    _write_curated(spark, args, tables, snapshot_range, parsed, structure, report)
+                    _write_curated(spark, args, tables, snapshot_range, parsed, structure, report, cached)
                 else:
                     _write_semantic(spark, args, tables, config, snapshot_range, parsed, report, cached)
             layer_report.status = "dry_run" if args.dry_run else "written"
@@ -229,6 +230,7 @@ def _write_curated(
     parsed: DataFrame,
     structure: T.StructType,
     report: RunReport,
+    cached: list[DataFrame],
 ) -> None:
     kept = parsed.where(F.col(DEDUP_STATUS) == KEPT)
     paths = leaf_paths(structure)
@@ -242,8 +244,14 @@ def _write_curated(
     properties = (
         {} if args.no_checkpoint else checkpoint_properties("curated", snapshot_range.to_inclusive, args.run_id)
     )
+    with report.timed("curated.lookup"):
+        pinned = pin(spark, tables.curated)
+        stored = curated_write.stored_keys(spark, pinned, rows).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(stored)
+        stored_count = stored.count()
     maybe_fail("before_curated_commit")
-    curated_write.upsert_curated(spark, tables.curated, rows, plan.table_columns, properties)
+    with report.timed("curated.merge"):
+        curated_write.upsert_curated(spark, pinned, rows, stored, stored_count, plan.table_columns, properties)
     maybe_fail("after_curated_commit")
 
 
@@ -265,13 +273,15 @@ def _write_semantic(
     typed = build_typed_rows(parsed, contract, suite).persist(StorageLevel.MEMORY_AND_DISK)
     cached.append(typed)
     maybe_fail("during_validation")
-    rule_counts = failed_rule_counts(typed)
-    valid = typed.where(F.col(VALID)).count()
+    with report.timed("semantic.rules"):
+        summary = summarise_validation(typed)
+        rule_counts, valid = summary.failed_rules, summary.valid_rows
     total = report.dedup.get("rows_out", 0) + report.dedup.get("missing_keys", 0)
     report.semantic.details.update({"rows_valid": valid, "rows_errors": total - valid, "failed_rules": rule_counts})
     if args.gx_validation and suite.rules:
         # The suite judges well-formed payloads only (a malformed one has its own reason).
-        gx_result = validate_with_gx(typed.where(~F.col("_malformed")), suite)
+        with report.timed("semantic.gx"):
+            gx_result = validate_with_gx(typed.where(~F.col("_malformed")), suite)
         ours = {r.rule_id: rule_counts.get(r.rule_id, 0) for r in suite.rules}
         report.semantic.details.update(
             {
@@ -284,17 +294,25 @@ def _write_semantic(
     if args.dry_run:
         return
     semantic_write.ensure_tables(spark, tables.semantic, tables.errors, contract)
-    winners = semantic_write.select_winners(spark, typed, tables.semantic, tables.errors).persist(
-        StorageLevel.MEMORY_AND_DISK
-    )
-    cached.append(winners)
+    with report.timed("semantic.winners"):
+        pinned_semantic, pinned_errors = pin(spark, tables.semantic), pin(spark, tables.errors)
+        # The narrow lookup is cached (both writes use it), not the wide winners: they
+        # are the cached typed rows joined with it.
+        stored = semantic_write.stored_versions(spark, typed, pinned_semantic, pinned_errors)
+        stored = stored.persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(stored)
+        stored_keys = semantic_write.count_stored_keys(stored)
+        winners = semantic_write.select_winners(typed, stored)
     to_semantic = semantic_write.masked_semantic_rows(winners, contract, key, snapshot_range.to_inclusive, args.run_id)
     to_errors = semantic_write.masked_error_rows(winners, contract, key, snapshot_range.to_inclusive, args.run_id)
     properties = (
         {} if args.no_checkpoint else checkpoint_properties("semantic", snapshot_range.to_inclusive, args.run_id)
     )
     maybe_fail("before_semantic_write")
-    semantic_write.upsert_semantic(spark, tables.semantic, tables.errors, to_semantic, to_errors, contract, properties)
+    with report.timed("semantic.merges"):
+        semantic_write.upsert_semantic(
+            spark, pinned_semantic, pinned_errors, to_semantic, to_errors, contract, stored_keys, properties
+        )
 
 
 def configure_logging() -> None:

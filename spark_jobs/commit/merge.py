@@ -85,8 +85,13 @@ def merge_sql(
     update: bool = True,
     delete_when: str | None = None,
     insert_when: str | None = None,
+    insert: bool = True,
 ) -> str:
-    """MERGE on ``_idempotency_key`` with explicit, quoted column lists."""
+    """MERGE on ``_idempotency_key`` with explicit, quoted column lists.
+
+    ``insert=False`` leaves out WHEN NOT MATCHED: the join becomes an inner join in
+    which a small source can be broadcast (see ``commit/upsert.py``).
+    """
     cols = [quote(c) for c in columns]
     set_clause = ", ".join(f"t.{c} = s.{c}" for c in cols)
     clauses = []
@@ -94,10 +99,10 @@ def merge_sql(
         clauses.append(f"WHEN MATCHED AND ({delete_when}) THEN DELETE")
     if update:
         clauses.append(f"WHEN MATCHED AND ({when_matched}) THEN UPDATE SET {set_clause}")
-    insert_cond = f" AND ({insert_when})" if insert_when else ""
-    clauses.append(
-        f"WHEN NOT MATCHED{insert_cond} THEN INSERT ({', '.join(cols)}) VALUES ({', '.join('s.' + c for c in cols)})"
-    )
+    if insert:
+        insert_cond = f" AND ({insert_when})" if insert_when else ""
+        values = ", ".join("s." + c for c in cols)
+        clauses.append(f"WHEN NOT MATCHED{insert_cond} THEN INSERT ({', '.join(cols)}) VALUES ({values})")
     return f"MERGE INTO {target} t USING {SOURCE} s ON t.`_idempotency_key` = s.`_idempotency_key` " + " ".join(clauses)
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from spark_jobs.commit.add_columns import add_columns_planned
-from spark_jobs.commit.merge import merge_sql, merge_with_checkpoint, version_at_least
+from spark_jobs.commit.merge import merge_sql, version_at_least
+from spark_jobs.commit.upsert import PinnedTable, upsert_split
 from spark_jobs.curated.column_names import Path, assign_names, path_comment, path_from_comment
-from spark_jobs.curated.flatten import LINEAGE_COLUMNS, LINEAGE_NAMES, flatten_to_strings
+from spark_jobs.curated.flatten import KEY, LINEAGE_COLUMNS, LINEAGE_NAMES, flatten_to_strings
 from spark_jobs.read.snapshots import table_exists
 from spark_jobs.tables import OUTPUT_TABLE_PROPERTIES, quote, sql_string
 
@@ -78,9 +80,35 @@ def build_curated_rows(parsed: DataFrame, plan: CuratedPlan, raw_snapshot_id: in
     return flatten_to_strings(parsed, plan.column_for_path, plan.table_columns, raw_snapshot_id, run_id)
 
 
+IN_CURATED = "_in_curated"
+
+
+def stored_keys(spark: SparkSession, pinned: PinnedTable, rows: DataFrame) -> DataFrame:
+    """The increment's keys the table held at the pinned snapshot (one narrow column read)."""
+    return (
+        pinned.read(spark)
+        .select(KEY)
+        .join(rows.select(KEY), KEY, "left_semi")
+        .distinct()
+        .withColumn(IN_CURATED, F.lit(True))
+    )
+
+
 def upsert_curated(
-    spark: SparkSession, table: str, rows: DataFrame, columns: list[str], properties: dict[str, str]
+    spark: SparkSession,
+    pinned: PinnedTable,
+    rows: DataFrame,
+    stored: DataFrame,
+    stored_count: int,
+    columns: list[str],
+    properties: dict[str, str],
 ) -> None:
-    """Latest version wins, also against rows of earlier runs; same version = rewrite."""
-    sql = merge_sql(table, columns, when_matched=version_at_least("s", "t"))
-    merge_with_checkpoint(spark, rows, sql, properties)
+    """Latest version wins, also against rows of earlier runs; same version = rewrite.
+
+    New keys are appended, known keys MERGEd (``commit/upsert.py``).
+    """
+    flagged = rows.join(stored, KEY, "left")
+    new_rows = flagged.where(F.col(IN_CURATED).isNull()).drop(IN_CURATED)
+    existing_rows = flagged.where(F.col(IN_CURATED)).drop(IN_CURATED)
+    sql = merge_sql(pinned.name, columns, when_matched=version_at_least("s", "t"), insert=False)
+    upsert_split(spark, pinned, new_rows, existing_rows, stored_count, sql, properties, columns)

@@ -8,6 +8,8 @@ JSON text (for the errors table), and ``_errors``: an array of
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -18,7 +20,7 @@ from spark_jobs.dedup.deduplicate import DEDUP_STATUS
 from spark_jobs.parse.casts import cast_text
 from spark_jobs.parse.payload import is_malformed, value_at
 from spark_jobs.semantic.pii import shown_unless_pii
-from spark_jobs.semantic.row_rules import describe, failure_condition
+from spark_jobs.semantic.row_rules import describe, failure_condition, flag_repeated_values, repeated_flag
 
 ERRORS = "_errors"
 VALID = "_valid"
@@ -38,10 +40,10 @@ def text_column(spec: FieldSpec) -> str:
 
 
 def _error(condition: Column, rule: str, column: str, reason: Column | str) -> Column:
+    """A one-element error array where ``condition`` holds, else an empty one."""
     reason_col = F.lit(reason) if isinstance(reason, str) else reason
-    return F.when(
-        condition, F.struct(F.lit(rule).alias("rule"), F.lit(column).alias("column"), reason_col.alias("reason"))
-    )
+    error = F.struct(F.lit(rule).alias("rule"), F.lit(column).alias("column"), reason_col.alias("reason"))
+    return F.when(condition, F.array(error).cast(ERROR_TYPE)).otherwise(F.array().cast(ERROR_TYPE))
 
 
 def _cast_reason(spec: FieldSpec, text: Column) -> Column:
@@ -78,6 +80,9 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, suite: TopicSui
     )
     casts = {s.name: cast_text(F.col(text_column(s)), s) for s in contract.fields}
     typed = base.select("*", *[casts[s.name].value.alias(s.name) for s in contract.fields])
+    uniqueness = [r for r in suite.rules if r.expectation_type == "expect_column_values_to_be_unique"]
+    for rule in uniqueness:
+        typed = flag_repeated_values(typed, rule)
 
     errors: list[Column] = [
         _error(
@@ -101,12 +106,25 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, suite: TopicSui
         failed = parsed_ok & failure_condition(rule, F.col(rule.column))
         errors.append(_error(failed, rule.expectation_type, rule.column, describe(rule)))
 
-    error_list = F.filter(F.array(*errors), lambda e: e.isNotNull()).cast(ERROR_TYPE)
-    return typed.withColumn(ERRORS, error_list).withColumn(VALID, F.size(ERRORS) == 0)
+    # A concat of arrays, not filter(array(...), e -> e IS NOT NULL): a lambda has no
+    # code generation, so it and every rule under it would be interpreted row by row.
+    error_list = F.concat(*errors)
+    flags = [repeated_flag(r) for r in uniqueness]
+    return typed.withColumn(ERRORS, error_list).withColumn(VALID, F.size(ERRORS) == 0).drop(*flags)
 
 
-def failed_rule_counts(typed: DataFrame) -> dict[str, int]:
-    """Rows per failed rule id (``rule:column``) over the increment."""
-    exploded = typed.select(F.explode(ERRORS).alias("e"))
-    rows = exploded.groupBy(F.concat_ws(":", "e.rule", "e.column").alias("rule")).count().collect()
-    return {r["rule"]: int(r["count"]) for r in rows}
+@dataclass(frozen=True)
+class ValidationSummary:
+    """Valid rows, and rows per failed rule id (``rule:column``), of the increment."""
+
+    valid_rows: int
+    failed_rules: dict[str, int]
+
+
+def summarise_validation(typed: DataFrame) -> ValidationSummary:
+    """Both figures from one pass over ``typed`` (a valid row explodes to one null)."""
+    error = F.explode_outer(ERRORS).alias("e")
+    rule = F.when(F.col("e").isNotNull(), F.concat_ws(":", "e.rule", "e.column")).alias("rule")
+    rows = typed.select(error).groupBy(rule).count().collect()
+    valid = sum(int(r["count"]) for r in rows if r["rule"] is None)
+    return ValidationSummary(valid, {r["rule"]: int(r["count"]) for r in rows if r["rule"] is not None})

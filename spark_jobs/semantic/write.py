@@ -3,18 +3,22 @@
 Every key lives in exactly one of the two tables. For each key of the increment the
 newest version among (increment, semantic, errors) wins, ties going to the increment
 (a re-run recomputes the same row). Winners are upserted into the table their
-validity picks and deleted from the other. The errors MERGE runs first; the semantic
-MERGE, which carries the checkpoint, runs last: a crash in between leaves the
+validity picks and deleted from the other: keys a table did not hold at its pinned
+snapshot are appended, the others MERGEd (``commit/upsert.py``). Errors are written
+first; semantic's last commit carries the checkpoint: a crash in between leaves the
 checkpoint where it was and the re-run converges to the same state.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs.commit.add_columns import add_columns_planned
-from spark_jobs.commit.merge import merge_sql, merge_with_checkpoint
+from spark_jobs.commit.merge import merge_sql
+from spark_jobs.commit.upsert import PinnedTable, upsert_split
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.faults import maybe_fail
 from spark_jobs.read.snapshots import table_exists
@@ -95,34 +99,58 @@ def _version(prefix: str = "") -> Column:
     )
 
 
-def select_winners(spark: SparkSession, typed: DataFrame, semantic: str, errors: str) -> DataFrame:
-    """Rows of the increment at least as new as the key's version in either table."""
-    keys = typed.select("_idempotency_key")
-    stored = (
-        spark.table(semantic)
-        .select(*ENVELOPE)
-        .unionByName(spark.table(errors).select(*ENVELOPE))
-        .join(keys, "_idempotency_key", "left_semi")
+IN_SEMANTIC = "_in_semantic"
+IN_ERRORS = "_in_errors"
+
+
+def stored_versions(spark: SparkSession, typed: DataFrame, semantic: PinnedTable, errors: PinnedTable) -> DataFrame:
+    """One row per increment key already stored: its newest version and the table(s) holding it.
+
+    Read at the pinned snapshots the appends are validated against. Narrow (key,
+    version, two flags), so it is cheap to cache; only envelope columns are read.
+    """
+
+    def envelopes(table: PinnedTable, name: str) -> DataFrame:
+        return table.read(spark).select(*ENVELOPE, F.lit(name).alias("_table"))
+
+    return (
+        envelopes(semantic, "semantic")
+        .unionByName(envelopes(errors, "errors"))
+        .join(typed.select("_idempotency_key"), "_idempotency_key", "left_semi")
         .groupBy("_idempotency_key")
-        .agg(F.max(_version()).alias("_stored_version"))
+        .agg(
+            F.max(_version()).alias("_stored_version"),
+            F.max(F.col("_table") == "semantic").alias(IN_SEMANTIC),
+            F.max(F.col("_table") == "errors").alias(IN_ERRORS),
+        )
     )
+
+
+def select_winners(typed: DataFrame, stored: DataFrame) -> DataFrame:
+    """Rows of the increment at least as new as the key's stored version, with where
+    the key is stored now (``_in_semantic``, ``_in_errors``)."""
     return (
         typed.join(stored, "_idempotency_key", "left")
         .where(F.col("_stored_version").isNull() | (_version() >= F.col("_stored_version")))
         .drop("_stored_version")
+        .withColumn(IN_SEMANTIC, F.coalesce(F.col(IN_SEMANTIC), F.lit(False)))
+        .withColumn(IN_ERRORS, F.coalesce(F.col(IN_ERRORS), F.lit(False)))
     )
 
 
 def masked_semantic_rows(
     winners: DataFrame, contract: TopicContract, key: bytes | None, raw_snapshot_id: int, run_id: str
 ) -> DataFrame:
+    """Valid winners, and invalid ones whose key semantic holds (the MERGE deletes those)."""
     fields = [mask(F.col(s.name), s, key).cast(semantic_sql_type(s)).alias(s.name) for s in contract.fields]
-    return winners.select(*ENVELOPE, *fields, *_lineage(raw_snapshot_id, run_id), VALID)
+    relevant = winners.where(F.col(VALID) | F.col(IN_SEMANTIC))
+    return relevant.select(*ENVELOPE, *fields, *_lineage(raw_snapshot_id, run_id), VALID, IN_SEMANTIC)
 
 
 def masked_error_rows(
     winners: DataFrame, contract: TopicContract, key: bytes | None, raw_snapshot_id: int, run_id: str
 ) -> DataFrame:
+    """Invalid winners, and valid ones whose key errors holds (the MERGE deletes those)."""
     # Quarantined text is not trusted to match its classification: a value of a
     # non-PII field that looks like PII (an email in "status") is hidden too.
     fields = [
@@ -131,33 +159,62 @@ def masked_error_rows(
         ).alias(s.name)
         for s in contract.fields
     ]
-    return winners.select(*ENVELOPE, *fields, ERRORS, *_lineage(raw_snapshot_id, run_id), VALID)
+    relevant = winners.where(~F.col(VALID) | F.col(IN_ERRORS))
+    return relevant.select(*ENVELOPE, *fields, ERRORS, *_lineage(raw_snapshot_id, run_id), VALID, IN_ERRORS)
+
+
+@dataclass(frozen=True)
+class StoredKeys:
+    """How many of the increment's keys each table held at its pinned snapshot."""
+
+    in_semantic: int
+    in_errors: int
+
+
+def count_stored_keys(stored: DataFrame) -> StoredKeys:
+    row = stored.agg(
+        F.count(F.when(F.col(IN_SEMANTIC), 1)).alias("semantic"), F.count(F.when(F.col(IN_ERRORS), 1)).alias("errors")
+    ).first()
+    return StoredKeys(int(row["semantic"]), int(row["errors"])) if row else StoredKeys(0, 0)
 
 
 def upsert_semantic(
     spark: SparkSession,
-    semantic: str,
-    errors: str,
+    semantic: PinnedTable,
+    errors: PinnedTable,
     semantic_rows: DataFrame,
     error_rows: DataFrame,
     contract: TopicContract,
+    stored: StoredKeys,
     properties: dict[str, str],
 ) -> None:
-    """Errors first, then semantic with the checkpoint (see module docstring)."""
+    """Errors first, then semantic with the checkpoint (see module docstring).
+
+    Per table: rows whose key it did not hold are appended, the others MERGEd
+    (updated, or deleted when the row now belongs to the other table).
+    """
     errors_sql = merge_sql(
-        errors,
+        errors.name,
         errors_columns(contract),
         when_matched=f"NOT s.{VALID}",
         delete_when=f"s.{VALID}",
-        insert_when=f"NOT s.{VALID}",
+        insert=False,
     )
-    merge_with_checkpoint(spark, error_rows, errors_sql, {})
+    new_errors = error_rows.where(~F.col(IN_ERRORS))  # all invalid (see masked_error_rows)
+    existing_errors = error_rows.where(F.col(IN_ERRORS))
+    columns = [*errors_columns(contract), VALID]
+    upsert_split(spark, errors, new_errors, existing_errors, stored.in_errors, errors_sql, {}, columns)
     maybe_fail("between_errors_and_semantic_merge")
     semantic_sql = merge_sql(
-        semantic,
+        semantic.name,
         semantic_columns(contract),
         when_matched=f"s.{VALID}",
         delete_when=f"NOT s.{VALID}",
-        insert_when=f"s.{VALID}",
+        insert=False,
     )
-    merge_with_checkpoint(spark, semantic_rows, semantic_sql, properties)
+    new_semantic = semantic_rows.where(~F.col(IN_SEMANTIC))  # all valid (see masked_semantic_rows)
+    existing_semantic = semantic_rows.where(F.col(IN_SEMANTIC))
+    columns = [*semantic_columns(contract), VALID]
+    upsert_split(
+        spark, semantic, new_semantic, existing_semantic, stored.in_semantic, semantic_sql, properties, columns
+    )

@@ -19,7 +19,7 @@ from spark_jobs.parse.payload import (
     string_leaves,
     with_paths,
 )
-from spark_jobs.semantic.typed_rows import ERRORS, VALID, build_typed_rows, failed_rule_counts
+from spark_jobs.semantic.typed_rows import ERRORS, VALID, build_typed_rows, summarise_validation
 
 pytestmark = pytest.mark.spark
 SCHEMA = (
@@ -117,8 +117,10 @@ def test_every_row_is_valid_or_has_reasons(parsed) -> None:
     assert reasons["k4"] == ["payload:malformed_json:payload"]
     assert reasons["k5"] == ["contract:not_null:order_id"]
     assert reasons["k6"] == reasons["k7"] == ["expect_column_values_to_be_unique:order_id"]
-    counts = failed_rule_counts(typed)
+    summary = summarise_validation(typed)
+    counts = summary.failed_rules
     assert counts["expect_column_values_to_be_unique:order_id"] == 2
+    assert summary.valid_rows == sum(1 for row in result.values() if row[VALID]) == 1
 
 
 def test_cast_reasons_never_echo_pii(spark) -> None:
