@@ -11,7 +11,9 @@ the job's design was weighed against:
 - ``lookup``: a broadcast left-semi join of the source keys against the target's
   key column (what finding the existing keys costs without a shuffle);
 - ``merge_in_list``: the same MERGE with ``AND t.k IN (<source keys>)`` in its ON
-  clause, which Iceberg pushes into the target scan.
+  clause, which Iceberg pushes into the target scan;
+- ``split``: what the job does (``spark_jobs/commit/upsert.py``): the lookup, a
+  validated append of the new keys, a matched-only MERGE of the known keys.
 
 Each MERGE is rolled back afterwards so every repeat meets the same table. Prints a
 table and writes ``bench/results/merge_scaling.json``. Findings: docs/BENCHMARKS.md.
@@ -30,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.common import configure_process, format_table, machine_info
+from spark_jobs.commit.upsert import pin, upsert_split
 from spark_jobs.session import build_session
 from spark_jobs.tables import OUTPUT_TABLE_PROPERTIES
 
@@ -41,6 +44,10 @@ MERGE = (
     "MERGE INTO {table} t USING s ON t.k = s.k {extra} "
     "WHEN MATCHED AND s.ts >= t.ts THEN UPDATE SET t.ts = s.ts, t.m = s.m, t.v = s.v, t.w = s.w "
     "WHEN NOT MATCHED THEN INSERT (k, ts, m, v, w) VALUES (s.k, s.ts, s.m, s.v, s.w)"
+)
+MATCHED_ONLY = (
+    "MERGE INTO {table} t USING {{source}} s ON t.k = s.k "
+    "WHEN MATCHED AND s.ts >= t.ts THEN UPDATE SET t.ts = s.ts, t.m = s.m, t.v = s.v, t.w = s.w"
 )
 
 
@@ -79,10 +86,30 @@ def probe_target(spark: SparkSession, size: int, source_rows: int, repeat: int) 
     def lookup() -> None:
         spark.table(table).select("k", "ts").join(F.broadcast(source.select("k")), "k", "left_semi").count()
 
+    def split() -> None:
+        """The job's upsert (commit/upsert.py): lookup, validated append, matched-only MERGE."""
+        pinned = pin(spark, table)
+        known = pinned.read(spark).select("k").join(F.broadcast(source.select("k")), "k", "left_semi")
+        known = known.withColumn("_known", F.lit(True)).persist()  # cached, as the job caches its lookup
+        flagged = source.join(known, "k", "left")
+        upsert_split(
+            spark,
+            pinned,
+            flagged.where(F.col("_known").isNull()).drop("_known"),
+            flagged.where(F.col("_known")).drop("_known"),
+            known.count(),
+            MATCHED_ONLY.format(table=table),
+            {},
+            ["k", "ts", "m", "v", "w"],
+        )
+        known.unpersist()
+        spark.sql(f"CALL lakehouse.system.rollback_to_snapshot('{table}', {snapshot})")
+
     probes: dict[str, Callable[[], None]] = {
         "merge": lambda: merge(""),
         "lookup": lookup,
         "merge_in_list": lambda: merge(in_list),
+        "split": split,
     }
     timings: dict[str, list[float]] = {name: [] for name in probes}
     for _ in range(repeat):
@@ -113,8 +140,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     print(
         format_table(
-            ("target rows", "MERGE s", "lookup s", "MERGE + IN list s"),
-            [(f"{n:,}", str(r["merge"]), str(r["lookup"]), str(r["merge_in_list"])) for n, r in rows.items()],
+            ("target rows", "MERGE s", "lookup s", "MERGE + IN list s", "split (the job) s"),
+            [
+                (f"{n:,}", str(r["merge"]), str(r["lookup"]), str(r["merge_in_list"]), str(r["split"]))
+                for n, r in rows.items()
+            ],
         )
     )
     doc = {
