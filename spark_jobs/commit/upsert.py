@@ -49,7 +49,12 @@ class PinnedTable:
 
 
 def pin(spark: SparkSession, table: str) -> PinnedTable:
-    """The table's current snapshot, to read from and to validate the append against."""
+    """The table's current snapshot, to read from and to validate the append against.
+
+    Refreshed first: a long-lived session caches table metadata, and a pin older than
+    another process's commit would fail the append's validation for nothing.
+    """
+    spark.catalog.refreshTable(table.replace("`", ""))
     snapshot = current_snapshot(spark, table)
     return PinnedTable(table, snapshot.snapshot_id if snapshot else None)
 
