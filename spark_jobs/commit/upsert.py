@@ -2,8 +2,8 @@
 
 A ``MERGE ... WHEN NOT MATCHED THEN INSERT`` is a right outer join of the target with
 the increment; Spark can only broadcast the target in it, so every run scans and
-shuffles the whole target (measured in ``bench/merge_scaling.py``: 2.0 s at 1M
-rows, 4.8 s at 4M, for the same 20k-row increment). The job therefore splits the
+shuffles the whole target (measured in ``bench/merge_scaling.py``: 1.75 s at 1M
+rows, 4.74 s at 4M, for the same 20k-row increment). The job therefore splits the
 increment by what the table held at a pinned snapshot:
 
 - keys the table did not hold are appended, and the append is validated from the
