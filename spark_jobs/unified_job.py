@@ -246,7 +246,8 @@ def _write_curated(
     )
     with report.timed("curated.lookup"):
         pinned = pin(spark, tables.curated)
-        stored = curated_write.stored_keys(spark, pinned, rows).persist(StorageLevel.MEMORY_AND_DISK)
+        stored = curated_write.stored_keys(spark, pinned, rows, report.curated.rows)
+        stored = stored.persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(stored)
         stored_count = stored.count()
     maybe_fail("before_curated_commit")
@@ -298,7 +299,7 @@ def _write_semantic(
         pinned_semantic, pinned_errors = pin(spark, tables.semantic), pin(spark, tables.errors)
         # The narrow lookup is cached (both writes use it), not the wide winners: they
         # are the cached typed rows joined with it.
-        stored = semantic_write.stored_versions(spark, typed, pinned_semantic, pinned_errors)
+        stored = semantic_write.stored_versions(spark, typed, total, pinned_semantic, pinned_errors)
         stored = stored.persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(stored)
         stored_keys = semantic_write.count_stored_keys(stored)

@@ -13,6 +13,13 @@ increment by what the table held at a pinned snapshot:
 - keys the table held are MERGEd with matched clauses only: an inner join in which
   the (small) increment is broadcast, so the target is only scanned, never shuffled.
 
+Spark drops join hints inside a MERGE, and a filtered, joined source's size estimate
+is far above the broadcast threshold (a join's estimate is the product of its
+sides), so the planner would shuffle the whole target (a sort-merge join; AQE turns
+it into a broadcast join only after the target's shuffle has run). The MERGE source
+is therefore materialised first: its cached size is exact, and the session's
+broadcast threshold is raised to it for the one statement (``broadcast_merge_source``).
+
 The append always commits, even with no rows: it is the validation gate, and it
 carries the checkpoint when there is nothing to MERGE. Otherwise the MERGE, the last
 commit, carries it. A crash between the two leaves the checkpoint where it was; the
@@ -21,9 +28,11 @@ re-run finds the appended keys in the table and MERGEs them (same version: same 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -31,7 +40,10 @@ from spark_jobs.commit.merge import merge_with_checkpoint, run_with_commit_prope
 from spark_jobs.read.snapshots import current_snapshot
 
 BROADCAST_MAX_ROWS = 200_000
-"""MERGE sources up to this many rows are broadcast (the target is then not shuffled)."""
+"""Sides of up to this many rows are broadcast (the other side, the table, is then not shuffled)."""
+BROADCAST_MAX_BYTES = 256 * 1024 * 1024
+"""...and only if their materialised size is at most this (the driver builds the broadcast)."""
+_THRESHOLD = "spark.sql.autoBroadcastJoinThreshold"
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,41 @@ def pin(spark: SparkSession, table: str) -> PinnedTable:
     spark.catalog.refreshTable(table.replace("`", ""))
     snapshot = current_snapshot(spark, table)
     return PinnedTable(table, snapshot.snapshot_id if snapshot else None)
+
+
+def keys_to_probe(rows: DataFrame, key: str, row_count: int) -> DataFrame:
+    """The increment's ``key`` column, broadcast when small: a lookup then scans the
+    table once instead of shuffling it (its size estimate alone rarely allows that)."""
+    keys = rows.select(key)
+    return F.broadcast(keys) if row_count <= BROADCAST_MAX_ROWS else keys
+
+
+@contextmanager
+def broadcast_merge_source(spark: SparkSession, source: DataFrame, row_count: int) -> Iterator[DataFrame]:
+    """``source`` materialised, with the broadcast threshold covering it for the block.
+
+    Above ``BROADCAST_MAX_ROWS`` rows or ``BROADCAST_MAX_BYTES`` the source is left
+    as it is and the planner chooses (a shuffle join: slower, but bounded memory).
+    """
+    if row_count > BROADCAST_MAX_ROWS:
+        yield source
+        return
+    cached = source.persist(StorageLevel.MEMORY_AND_DISK)
+    previous = spark.conf.get(_THRESHOLD)
+    try:
+        cached.count()  # the cache's statistics are now its exact size
+        size = int(cached._jdf.queryExecution().optimizedPlan().stats().sizeInBytes())
+        threshold = int(spark._jsparkSession.sessionState().conf().autoBroadcastJoinThreshold())
+        # -1: broadcasting switched off on purpose. Headroom: the MERGE adds columns.
+        if 0 <= threshold < 2 * size and size <= BROADCAST_MAX_BYTES:
+            spark.conf.set(_THRESHOLD, str(2 * size))
+        yield cached
+    finally:
+        if previous is None:
+            spark.conf.unset(_THRESHOLD)
+        else:
+            spark.conf.set(_THRESHOLD, previous)
+        cached.unpersist()
 
 
 def conform(spark: SparkSession, table: str, rows: DataFrame) -> DataFrame:
@@ -98,6 +145,5 @@ def upsert_split(
         return
     append_validated(spark, pinned, new_rows)
     source = existing_rows.select(*[F.col(f"`{c}`") for c in columns])
-    if existing_count <= BROADCAST_MAX_ROWS:
-        source = source.hint("broadcast")
-    merge_with_checkpoint(spark, source, merge_matched_sql, properties)
+    with broadcast_merge_source(spark, source, existing_count) as merge_source:
+        merge_with_checkpoint(spark, merge_source, merge_matched_sql, properties)

@@ -9,7 +9,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs.commit.add_columns import add_columns_planned
 from spark_jobs.commit.merge import merge_sql, version_at_least
-from spark_jobs.commit.upsert import PinnedTable, upsert_split
+from spark_jobs.commit.upsert import PinnedTable, keys_to_probe, upsert_split
 from spark_jobs.curated.column_names import Path, assign_names, path_comment, path_from_comment
 from spark_jobs.curated.flatten import KEY, LINEAGE_COLUMNS, LINEAGE_NAMES, flatten_to_strings
 from spark_jobs.read.snapshots import table_exists
@@ -83,12 +83,12 @@ def build_curated_rows(parsed: DataFrame, plan: CuratedPlan, raw_snapshot_id: in
 IN_CURATED = "_in_curated"
 
 
-def stored_keys(spark: SparkSession, pinned: PinnedTable, rows: DataFrame) -> DataFrame:
+def stored_keys(spark: SparkSession, pinned: PinnedTable, rows: DataFrame, row_count: int) -> DataFrame:
     """The increment's keys the table held at the pinned snapshot (one narrow column read)."""
     return (
         pinned.read(spark)
         .select(KEY)
-        .join(rows.select(KEY), KEY, "left_semi")
+        .join(keys_to_probe(rows, KEY, row_count), KEY, "left_semi")
         .distinct()
         .withColumn(IN_CURATED, F.lit(True))
     )

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs.commit.add_columns import add_columns_planned
 from spark_jobs.commit.merge import merge_sql
-from spark_jobs.commit.upsert import PinnedTable, upsert_split
+from spark_jobs.commit.upsert import PinnedTable, keys_to_probe, upsert_split
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.faults import maybe_fail
 from spark_jobs.read.snapshots import table_exists
@@ -103,7 +103,9 @@ IN_SEMANTIC = "_in_semantic"
 IN_ERRORS = "_in_errors"
 
 
-def stored_versions(spark: SparkSession, typed: DataFrame, semantic: PinnedTable, errors: PinnedTable) -> DataFrame:
+def stored_versions(
+    spark: SparkSession, typed: DataFrame, typed_count: int, semantic: PinnedTable, errors: PinnedTable
+) -> DataFrame:
     """One row per increment key already stored: its newest version and the table(s) holding it.
 
     Read at the pinned snapshots the appends are validated against. Narrow (key,
@@ -116,7 +118,7 @@ def stored_versions(spark: SparkSession, typed: DataFrame, semantic: PinnedTable
     return (
         envelopes(semantic, "semantic")
         .unionByName(envelopes(errors, "errors"))
-        .join(typed.select("_idempotency_key"), "_idempotency_key", "left_semi")
+        .join(keys_to_probe(typed, "_idempotency_key", typed_count), "_idempotency_key", "left_semi")
         .groupBy("_idempotency_key")
         .agg(
             F.max(_version()).alias("_stored_version"),
