@@ -18,7 +18,8 @@ is far above the broadcast threshold (a join's estimate is the product of its
 sides), so the planner would shuffle the whole target (a sort-merge join; AQE turns
 it into a broadcast join only after the target's shuffle has run). The MERGE source
 is therefore materialised first: its cached size is exact, and the session's
-broadcast threshold is raised to it for the one statement (``broadcast_merge_source``).
+broadcast threshold is raised to cover it for the one statement
+(``broadcast_merge_source``; the lookups broadcast the increment's keys, ``keys_to_probe``).
 
 The append always commits, even with no rows: it is the validation gate, and it
 carries the checkpoint when there is nothing to MERGE. Otherwise the MERGE, the last
@@ -82,8 +83,9 @@ def keys_to_probe(rows: DataFrame, key: str, row_count: int) -> DataFrame:
 def broadcast_merge_source(spark: SparkSession, source: DataFrame, row_count: int) -> Iterator[DataFrame]:
     """``source`` materialised, with the broadcast threshold covering it for the block.
 
-    Above ``BROADCAST_MAX_ROWS`` rows or ``BROADCAST_MAX_BYTES`` the source is left
-    as it is and the planner chooses (a shuffle join: slower, but bounded memory).
+    Above ``BROADCAST_MAX_ROWS`` rows the source is not materialised, above
+    ``BROADCAST_MAX_BYTES`` the threshold is not raised: the planner then chooses (a
+    shuffle join: slower, but bounded memory).
     """
     if row_count > BROADCAST_MAX_ROWS:
         yield source

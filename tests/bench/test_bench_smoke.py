@@ -85,6 +85,7 @@ def test_dag_parse_scaling(tmp_path: Path) -> None:
     result = dag_parse_scaling.run_dag_parse_scaling(params, "small", repeat=1)
     doc = _written(result, tmp_path, 6)
     assert set(doc["details"]["per_file_ratio"]) == set(dag_parse_scaling.KINDS)
+    assert set(doc["details"]["one_heap_emr_serverless"]["total_s"]) == {"3", "6"}
 
 
 @pytest.mark.spark
