@@ -1,0 +1,1 @@
+"""Table maintenance that never overtakes a layer's checkpoint."""

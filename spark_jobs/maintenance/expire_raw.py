@@ -1,0 +1,119 @@
+"""Expire raw snapshots, never past the slower layer's checkpoint.
+
+    python -m spark_jobs.maintenance.expire_raw --topic orders --older-than 2026-11-20T00:00:00 [--dry-run]
+
+The next run reads raw after the slower layer's checkpoint and looks ``message_id``s up
+in raw *as of* that snapshot (dedup look-back), so that snapshot must survive:
+Iceberg's ``expire_snapshots`` is called with ``older_than`` lowered to its commit
+time (snapshots older than it go, it stays). Nothing is expired while a layer has no
+checkpoint (its first run reads raw from the beginning) or when a checkpoint is no
+longer in raw's history. Iceberg's own procedure does the expiry; this module only
+chooses the bound, which no Iceberg option knows about.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from pyspark.sql import SparkSession
+
+from spark_jobs.commit.checkpoints import Checkpoints, read_checkpoint
+from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
+from spark_jobs.session import CATALOG, DEFAULT_WAREHOUSE
+from spark_jobs.tables import TopicTables
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RawExpiryPlan:
+    """What may be expired: snapshots committed before ``older_than`` (None: nothing)."""
+
+    topic: str
+    requested_older_than: datetime
+    older_than: datetime | None
+    kept_checkpoint: int | None
+    reason: str
+
+
+def plan_raw_expiry(
+    topic: str, checkpoints: Checkpoints, ancestry: Sequence[SnapshotInfo], requested: datetime
+) -> RawExpiryPlan:
+    """The expiry bound: ``requested``, lowered to the slower checkpoint's commit time.
+
+    A naive ``requested`` is UTC; commit times come from Spark as the local time of this
+    process (PySpark's conversion), so both are compared as UTC instants.
+    """
+    requested = requested.replace(tzinfo=UTC) if requested.tzinfo is None else requested
+    newest_first = [s.snapshot_id for s in ancestry]
+    slower = checkpoints.read_from(newest_first)
+    if slower is None:
+        missing = [layer for layer in ("curated", "semantic") if getattr(checkpoints, layer) is None]
+        reason = f"topic {topic!r}: layer(s) {', '.join(missing)} have no checkpoint yet (they read raw from the start)"
+        return RawExpiryPlan(topic, requested, None, None, reason)
+    committed = {s.snapshot_id: _utc(s.committed_at) for s in ancestry}
+    if slower not in committed:
+        reason = f"topic {topic!r}: checkpoint snapshot {slower} is not in raw's history (expired?); run the job first"
+        return RawExpiryPlan(topic, requested, None, slower, reason)
+    bound = min(requested, committed[slower])
+    reason = "as requested" if bound == requested else f"lowered to the commit time of checkpoint snapshot {slower}"
+    return RawExpiryPlan(topic, requested, bound, slower, reason)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)  # naive: this process's local time
+
+
+def expire_raw(
+    spark: SparkSession, topic: str, older_than: datetime, retain_last: int = 1, dry_run: bool = False
+) -> dict[str, object]:
+    """Plan the bound from the tables' checkpoints, then run Iceberg's ``expire_snapshots``."""
+    tables = TopicTables(topic)
+    if not table_exists(spark, tables.raw):
+        raise ValueError(f"topic {topic!r}: raw table {tables.raw} does not exist")
+    checkpoints = Checkpoints(
+        read_checkpoint(spark, tables.curated, "curated"), read_checkpoint(spark, tables.semantic, "semantic")
+    )
+    plan = plan_raw_expiry(topic, checkpoints, current_ancestry(spark, tables.raw), older_than)
+    result: dict[str, object] = {**asdict(plan), "dry_run": dry_run, "expired": {}}
+    if plan.older_than is None or dry_run:
+        return result
+    row = spark.sql(
+        f"CALL {CATALOG}.system.expire_snapshots(table => '{tables.raw.replace('`', '')}', "
+        f"older_than => TIMESTAMP '{plan.older_than.isoformat(sep=' ')}', retain_last => {int(retain_last)})"
+    ).first()
+    result["expired"] = row.asDict() if row is not None else {}
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--topic", required=True)
+    parser.add_argument(
+        "--older-than", required=True, type=datetime.fromisoformat, help="ISO timestamp; without an offset, UTC"
+    )
+    parser.add_argument("--retain-last", type=int, default=1)
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, expire nothing")
+    parser.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
+    parser.add_argument("--catalog-type", default="hadoop", choices=["hadoop", "glue"])
+    args = parser.parse_args(argv)
+    from spark_jobs.session import build_session
+
+    spark = build_session(args.catalog_type, args.warehouse, app_name=f"expire-raw-{args.topic}")
+    try:
+        result = expire_raw(spark, args.topic, args.older_than, args.retain_last, args.dry_run)
+    finally:
+        spark.stop()
+    print(json.dumps(result, default=str, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
