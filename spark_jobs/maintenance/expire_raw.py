@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pyspark.sql import SparkSession
 
 from spark_jobs.commit.checkpoints import Checkpoints, read_checkpoint
+from spark_jobs.exceptions import RawTableError, UnifiedJobError
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
 from spark_jobs.session import CATALOG, DEFAULT_WAREHOUSE
 from spark_jobs.tables import TopicTables
@@ -76,12 +77,13 @@ def expire_raw(
     """Plan the bound from the tables' checkpoints, then run Iceberg's ``expire_snapshots``."""
     tables = TopicTables(topic)
     if not table_exists(spark, tables.raw):
-        raise ValueError(f"topic {topic!r}: raw table {tables.raw} does not exist")
+        raise RawTableError(f"topic {topic!r}: raw table {tables.raw} does not exist in the catalog")
     checkpoints = Checkpoints(
         read_checkpoint(spark, tables.curated, "curated"), read_checkpoint(spark, tables.semantic, "semantic")
     )
     plan = plan_raw_expiry(topic, checkpoints, current_ancestry(spark, tables.raw), older_than)
     result: dict[str, object] = {**asdict(plan), "dry_run": dry_run, "expired": {}}
+    log.info("topic %s: raw expiry older than %s (%s)", topic, plan.older_than, plan.reason)
     if plan.older_than is None or dry_run:
         return result
     row = spark.sql(
@@ -106,9 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from spark_jobs.session import build_session
 
+    try:
+        TopicTables(args.topic)  # a bad name fails here, before Spark starts
+    except UnifiedJobError as exc:
+        log.error("%s", exc)
+        return 2
     spark = build_session(args.catalog_type, args.warehouse, app_name=f"expire-raw-{args.topic}")
     try:
         result = expire_raw(spark, args.topic, args.older_than, args.retain_last, args.dry_run)
+    except UnifiedJobError as exc:
+        log.error("%s", exc)
+        return 2
     finally:
         spark.stop()
     print(json.dumps(result, default=str, indent=2))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from spark_jobs.commit.checkpoints import Checkpoints
-from spark_jobs.maintenance.expire_raw import plan_raw_expiry
+from spark_jobs.maintenance.expire_raw import main, plan_raw_expiry
 from spark_jobs.read.snapshots import SnapshotInfo
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -39,3 +39,8 @@ def test_no_bound_without_both_checkpoints_or_with_an_expired_one() -> None:
     assert missing.older_than is None and "semantic" in missing.reason and "orders" in missing.reason
     gone = plan_raw_expiry("orders", Checkpoints(curated=7, semantic=42), ANCESTRY, T0)
     assert gone.older_than is None and "42" in gone.reason
+
+
+def test_cli_rejects_a_bad_topic_before_starting_spark(caplog) -> None:
+    assert main(["--topic", "Bad-Topic;DROP", "--older-than", "2026-11-01"]) == 2
+    assert "Bad-Topic;DROP" in caplog.text
