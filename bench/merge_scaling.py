@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.common import configure_process, format_table, machine_info
-from spark_jobs.commit.upsert import pin, upsert_split
+from spark_jobs.commit.upsert import keys_to_probe, pin, upsert_split
 from spark_jobs.session import build_session
 from spark_jobs.tables import OUTPUT_TABLE_PROPERTIES
 
@@ -89,7 +89,7 @@ def probe_target(spark: SparkSession, size: int, source_rows: int, repeat: int) 
     def split() -> None:
         """The job's upsert (commit/upsert.py): lookup, validated append, matched-only MERGE."""
         pinned = pin(spark, table)
-        known = pinned.read(spark).select("k").join(F.broadcast(source.select("k")), "k", "left_semi")
+        known = pinned.read(spark).select("k").join(keys_to_probe(source, "k", source_rows), "k", "left_semi")
         known = known.withColumn("_known", F.lit(True)).persist()  # cached, as the job caches its lookup
         flagged = source.join(known, "k", "left")
         upsert_split(

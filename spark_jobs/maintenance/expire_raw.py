@@ -26,7 +26,7 @@ from pyspark.sql import SparkSession
 from spark_jobs.commit.checkpoints import Checkpoints, read_checkpoint
 from spark_jobs.exceptions import RawTableError, UnifiedJobError
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
-from spark_jobs.session import CATALOG, DEFAULT_WAREHOUSE
+from spark_jobs.session import CATALOG, DEFAULT_WAREHOUSE, build_session
 from spark_jobs.tables import TopicTables
 
 log = logging.getLogger(__name__)
@@ -106,8 +106,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
     parser.add_argument("--catalog-type", default="hadoop", choices=["hadoop", "glue"])
     args = parser.parse_args(argv)
-    from spark_jobs.session import build_session
-
     try:
         TopicTables(args.topic)  # a bad name fails here, before Spark starts
     except UnifiedJobError as exc:
