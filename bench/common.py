@@ -26,12 +26,13 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
     from pyspark.sql import SparkSession
 
     from demo.raw_events import GeneratorState, RawEvent
@@ -55,6 +56,8 @@ STEP_ORDER = ("plan", "read", "dedup", "parse", "drift", "curated", "semantic", 
 """Keys of the job's ``durations_s``, in pipeline order."""
 
 log = logging.getLogger("bench")
+ParamsT = TypeVar("ParamsT", bound="DataclassInstance")
+"""A benchmark's frozen ``Params`` dataclass."""
 
 
 class BenchmarkError(RuntimeError):
@@ -543,6 +546,12 @@ def bench_parser(description: str, *, spark_options: bool = True) -> argparse.Ar
         "--skip-gx-validation", action="store_true", help="run the job without GX's own validation pass"
     )
     return parser
+
+
+def params_with_overrides(defaults: ParamsT, args: argparse.Namespace) -> ParamsT:
+    """The size's default parameters, each replaced by its command-line option when given."""
+    changes = {f.name: getattr(args, f.name) for f in fields(defaults) if getattr(args, f.name, None)}
+    return replace(defaults, **changes)
 
 
 def _positive(text: str) -> int:

@@ -38,6 +38,7 @@ from bench.common import (
     median_durations,
     output_counts,
     paired_ratios,
+    params_with_overrides,
     prepare_topic,
     run_job,
     run_spark_cli,
@@ -190,14 +191,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _body(spark: SparkSession, ctx: BenchContext, args: argparse.Namespace) -> BenchResult:
-    defaults = PARAMS[ctx.sizes]
-    params = Params(
-        small_history=args.small_history or defaults.small_history,
-        large_history=args.large_history or defaults.large_history,
-        increment=args.increment or defaults.increment,
-        history_batch_rows=args.history_batch_rows or defaults.history_batch_rows,
-    )
-    return run_increment_vs_history(spark, ctx, params)
+    return run_increment_vs_history(spark, ctx, params_with_overrides(PARAMS[ctx.sizes], args))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ BENCHMARKS = (
     "unified_vs_parallel",
     "distance_to_limit",
     "increment_vs_history",
+    "increment_after_runs",
     "dag_parse_scaling",
     "throughput_memory",
 )

@@ -4,7 +4,8 @@
 the write that follows, as a lost EMR worker or ``kill -9`` would. Unset in production.
 
 Points: before_curated_commit, after_curated_commit, during_validation,
-before_semantic_write, between_errors_and_semantic_merge, after_commits_before_report.
+before_semantic_write, between_errors_and_semantic_merge, after_commits_before_report; in the
+table maintenance after the commits: during_compaction, during_output_expiry, during_raw_expiry.
 """
 
 from __future__ import annotations

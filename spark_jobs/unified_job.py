@@ -2,7 +2,7 @@
 
 ``main`` parses arguments, builds the session and writes the report; ``run`` is the
 pipeline; each step lives in its own package (read/, dedup/, parse/, drift/,
-curated/, semantic/, commit/).
+curated/, semantic/, commit/), then the table maintenance (maintenance/after_run.py).
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from spark_jobs.dedup.deduplicate import DEDUP_STATUS, KEPT, count_by_status, la
 from spark_jobs.drift.detect import detect_drift
 from spark_jobs.exceptions import ContractError, LayerWriteError, RawTableError, UnifiedJobError
 from spark_jobs.faults import maybe_fail
+from spark_jobs.maintenance.after_run import maintain_tables
 from spark_jobs.parse.payload import infer_payload_structure, leaf_paths, parse_payload, string_leaves, with_paths
 from spark_jobs.read.incremental_read import (
     SnapshotRange,
@@ -80,6 +81,9 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
     report = RunReport(topic=args.topic, run_id=args.run_id, checkpoint_mode=mode)
     try:
         _run(spark, args, tables, config, report)
+        if args.maintains_tables and not report.failed:
+            with report.timed("maintenance"):
+                report.maintenance = maintain_tables(spark, args)
     finally:
         report.durations_s["total"] = round(time.perf_counter() - started, 3)
     return report

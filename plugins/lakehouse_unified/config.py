@@ -142,6 +142,22 @@ class AlertConfig:
 
 
 @dataclass(frozen=True)
+class MaintenanceConfig:
+    """Table maintenance the job does after its commits (``spark_jobs.maintenance.after_run``).
+
+    ``delete_file_threshold``: compact the output tables (Iceberg ``rewrite_data_files``)
+    when a data file has this many delete files, and groups of small files; null: never.
+    Expiry (hours; null: keep every snapshot) never removes the snapshot holding a
+    layer's checkpoint, nor raw snapshots the next run still reads. Raw expiry is off by
+    default: raw is often written and read by others, whose owner decides its history.
+    """
+
+    delete_file_threshold: int | None = 4
+    expire_output_snapshots_after_hours: int | None = 168
+    expire_raw_snapshots_after_hours: int | None = None
+
+
+@dataclass(frozen=True)
 class TopicConfig:
     """Everything Airflow needs to know to orchestrate one topic's unified job."""
 
@@ -164,6 +180,7 @@ class TopicConfig:
     emr_serverless: EmrServerlessConfig | None = None
     pii_hash_key: PiiHashKeyConfig = field(default_factory=PiiHashKeyConfig)
     alerts: AlertConfig = field(default_factory=AlertConfig)
+    maintenance: MaintenanceConfig = field(default_factory=MaintenanceConfig)
 
     @property
     def dag_id(self) -> str:
@@ -233,6 +250,7 @@ def parse_topic_config(text: str, source: str) -> TopicConfig:
             "emr_serverless",
             "pii_hash_key",
             "alerts",
+            "maintenance",
         }
     )
     topic = r.required_str("topic")
@@ -268,6 +286,12 @@ def parse_topic_config(text: str, source: str) -> TopicConfig:
             r.section(
                 "alerts",
                 {"target", "conn_id", "sns_topic_arn", "email_to", "on_failure", "on_curated_only", "on_no_schema"},
+            )
+        ),
+        maintenance=_maintenance(
+            r.section(
+                "maintenance",
+                {"delete_file_threshold", "expire_output_snapshots_after_hours", "expire_raw_snapshots_after_hours"},
             )
         ),
     )
@@ -524,6 +548,26 @@ def _alerts(r: _Reader) -> AlertConfig:
     if target == "email" and not config.email_to:
         r.fail("email_to", "must list at least one address when target is 'email'", list(config.email_to))
     return config
+
+
+def _maintenance(r: _Reader) -> MaintenanceConfig:
+    defaults = MaintenanceConfig()
+    ten_years = 24 * 365 * 10
+
+    def optional(key: str, default: int | None, low: int, high: int) -> int | None:
+        if key not in r.doc:
+            return default
+        return r.optional_integer(key, low, high)  # explicit null: off
+
+    return MaintenanceConfig(
+        delete_file_threshold=optional("delete_file_threshold", defaults.delete_file_threshold, 1, 1000),
+        expire_output_snapshots_after_hours=optional(
+            "expire_output_snapshots_after_hours", defaults.expire_output_snapshots_after_hours, 1, ten_years
+        ),
+        expire_raw_snapshots_after_hours=optional(
+            "expire_raw_snapshots_after_hours", defaults.expire_raw_snapshots_after_hours, 1, ten_years
+        ),
+    )
 
 
 def _check_consistency(config: TopicConfig, r: _Reader) -> None:

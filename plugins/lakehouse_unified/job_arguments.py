@@ -69,6 +69,13 @@ def build_job_arguments(config: TopicConfig, plan: RunPlan, *, job_run_id: str, 
         args += ["--checkpoint-mode", config.checkpoint_mode]
     if config.max_rows_per_run is not None:
         args += ["--max-rows-per-run", str(config.max_rows_per_run)]
+    maintenance = config.maintenance
+    if maintenance.delete_file_threshold is not None:
+        args += ["--compact-delete-file-threshold", str(maintenance.delete_file_threshold)]
+    if maintenance.expire_output_snapshots_after_hours is not None:
+        args += ["--expire-outputs-after-hours", str(maintenance.expire_output_snapshots_after_hours)]
+    if maintenance.expire_raw_snapshots_after_hours is not None:
+        args += ["--expire-raw-after-hours", str(maintenance.expire_raw_snapshots_after_hours)]
     if plan.reprocess_all:
         args += ["--from-snapshot-exclusive", FULL_HISTORY]
     elif plan.from_snapshot_exclusive is not None:

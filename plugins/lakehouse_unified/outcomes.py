@@ -79,6 +79,7 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
         "to_snapshot_inclusive": _id_text(raw.get("to_snapshot_inclusive")),
         "curated_checkpoint_after": _id_text(curated.get("checkpoint_after")),
         "semantic_checkpoint_after": _id_text(semantic.get("checkpoint_after")),
+        "maintenance_errors": _maintenance_errors(report),
     }
 
 
@@ -102,6 +103,9 @@ def decide_outcome(report: Mapping[str, Any]) -> OutcomeDecision:
         message = f"topic {topic}: NO_NEW_DATA: no raw snapshot after the checkpoints"
     else:
         message = f"topic {topic}: {outcome}: {reason or 'no reason in the report (see the job log)'}"
+    if counts["maintenance_errors"]:
+        failed = "; ".join(f"{step}: {error}" for step, error in counts["maintenance_errors"].items())
+        message += f"; table maintenance failed (data committed, retried next run): {failed}"
     return OutcomeDecision(outcome=outcome, action=_ACTIONS[outcome], message=message, counts=counts)
 
 
@@ -115,6 +119,14 @@ def _layer_error(report: Mapping[str, Any]) -> str | None:
         if error:
             return f"{layer}: {error}"
     return None
+
+
+def _maintenance_errors(report: Mapping[str, Any]) -> dict[str, str]:
+    """Maintenance steps that failed, with their error (the run's outcome stands)."""
+    steps = _mapping(report.get("maintenance"))
+    return {
+        str(step): str(_mapping(result)["error"]) for step, result in steps.items() if _mapping(result).get("error")
+    }
 
 
 def _id_text(value: Any) -> str | None:

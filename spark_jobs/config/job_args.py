@@ -34,6 +34,9 @@ class JobArgs:
     no_checkpoint: bool = False
     dry_run: bool = False
     gx_validation: bool = True
+    compact_delete_file_threshold: int | None = None
+    expire_outputs_after_hours: int | None = None
+    expire_raw_after_hours: int | None = None
 
     @property
     def contract_uri(self) -> str:
@@ -45,6 +48,18 @@ class JobArgs:
 
     def writes(self, layer: str) -> bool:
         return self.layers in ("both", layer)
+
+    @property
+    def maintains_tables(self) -> bool:
+        """Any table maintenance after the commits (``spark_jobs.maintenance.after_run``)."""
+        return not self.dry_run and any(
+            value is not None
+            for value in (
+                self.compact_delete_file_threshold,
+                self.expire_outputs_after_hours,
+                self.expire_raw_after_hours,
+            )
+        )
 
 
 def _snapshot(value: str) -> int | str:
@@ -62,7 +77,7 @@ def _positive(value: str) -> int:
     except ValueError:
         number = 0
     if number < 1:
-        raise argparse.ArgumentTypeError(f"a positive number of rows, got {value!r}")
+        raise argparse.ArgumentTypeError(f"a positive whole number, got {value!r}")
     return number
 
 
@@ -96,6 +111,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip GX's own validation run (rows are still checked by the suite's rules)",
     )
+    maintenance = p.add_argument_group("table maintenance after the commits (never changes the outcome)")
+    maintenance.add_argument(
+        "--compact-delete-file-threshold",
+        type=_positive,
+        metavar="N",
+        help="compact the output tables (Iceberg rewrite_data_files): data files with N or more delete "
+        "files, and groups of small files",
+    )
+    maintenance.add_argument(
+        "--expire-outputs-after-hours",
+        type=_positive,
+        metavar="H",
+        help="expire output snapshots older than H hours, never the one holding a layer's checkpoint",
+    )
+    maintenance.add_argument(
+        "--expire-raw-after-hours",
+        type=_positive,
+        metavar="H",
+        help="expire raw snapshots older than H hours, never past the slower layer's checkpoint",
+    )
     return p
 
 
@@ -119,6 +154,9 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         no_checkpoint=ns.no_checkpoint,
         dry_run=ns.dry_run,
         gx_validation=not ns.skip_gx_validation,
+        compact_delete_file_threshold=ns.compact_delete_file_threshold,
+        expire_outputs_after_hours=ns.expire_outputs_after_hours,
+        expire_raw_after_hours=ns.expire_raw_after_hours,
     )
     if (
         (args.from_snapshot_exclusive is not None or args.reprocess_all)

@@ -18,57 +18,44 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from pyspark.sql import SparkSession
 
 from spark_jobs.commit.checkpoints import Checkpoints, read_checkpoint
 from spark_jobs.exceptions import RawTableError, UnifiedJobError
+from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
-from spark_jobs.session import CATALOG, DEFAULT_WAREHOUSE, build_session
+from spark_jobs.session import DEFAULT_WAREHOUSE, build_session
 from spark_jobs.tables import TopicTables
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class RawExpiryPlan:
-    """What may be expired: snapshots committed before ``older_than`` (None: nothing)."""
-
-    topic: str
-    requested_older_than: datetime
-    older_than: datetime | None
-    kept_checkpoint: int | None
-    reason: str
-
-
 def plan_raw_expiry(
     topic: str, checkpoints: Checkpoints, ancestry: Sequence[SnapshotInfo], requested: datetime
-) -> RawExpiryPlan:
+) -> ExpiryPlan:
     """The expiry bound: ``requested``, lowered to the slower checkpoint's commit time.
 
     A naive ``requested`` is UTC; commit times come from Spark as the local time of this
     process (PySpark's conversion), so both are compared as UTC instants.
     """
     requested = requested.replace(tzinfo=UTC) if requested.tzinfo is None else requested
+    raw = TopicTables(topic).raw
     newest_first = [s.snapshot_id for s in ancestry]
     slower = checkpoints.read_from(newest_first)
     if slower is None:
         missing = [layer for layer in ("curated", "semantic") if getattr(checkpoints, layer) is None]
         reason = f"topic {topic!r}: layer(s) {', '.join(missing)} have no checkpoint yet (they read raw from the start)"
-        return RawExpiryPlan(topic, requested, None, None, reason)
-    committed = {s.snapshot_id: _utc(s.committed_at) for s in ancestry}
+        return ExpiryPlan(topic, raw, requested, None, None, reason)
+    committed = {s.snapshot_id: as_utc(s.committed_at) for s in ancestry}
     if slower not in committed:
         reason = f"topic {topic!r}: checkpoint snapshot {slower} is not in raw's history (expired?); run the job first"
-        return RawExpiryPlan(topic, requested, None, slower, reason)
+        return ExpiryPlan(topic, raw, requested, None, slower, reason)
     bound = min(requested, committed[slower])
     reason = "as requested" if bound == requested else f"lowered to the commit time of checkpoint snapshot {slower}"
-    return RawExpiryPlan(topic, requested, bound, slower, reason)
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC)  # naive: this process's local time
+    return ExpiryPlan(topic, raw, requested, bound, slower, reason)
 
 
 def expire_raw(
@@ -86,11 +73,7 @@ def expire_raw(
     log.info("topic %s: raw expiry older than %s (%s)", topic, plan.older_than, plan.reason)
     if plan.older_than is None or dry_run:
         return result
-    row = spark.sql(
-        f"CALL {CATALOG}.system.expire_snapshots(table => '{tables.raw.replace('`', '')}', "
-        f"older_than => TIMESTAMP '{plan.older_than.isoformat(sep=' ')}', retain_last => {int(retain_last)})"
-    ).first()
-    result["expired"] = row.asDict() if row is not None else {}
+    result["expired"] = expire_snapshots(spark, plan, retain_last)
     return result
 
 

@@ -35,6 +35,8 @@ class RunReport:
     drift: dict[str, Any] = field(default_factory=dict)
     curated: LayerReport = field(default_factory=LayerReport)
     semantic: LayerReport = field(default_factory=LayerReport)
+    maintenance: dict[str, Any] = field(default_factory=dict)
+    """Per step (compaction, output_expiry, raw_expiry): {"result": ..., "seconds": ...} or {"error": ...}."""
     durations_s: dict[str, float] = field(default_factory=dict)
 
     @contextmanager
@@ -92,6 +94,8 @@ class RunReport:
             f"  semantic: {self.semantic.status}, {self.semantic.details.get('rows_valid', 0)} valid rows, "
             f"{self.semantic.details.get('rows_errors', 0)} to errors"
         )
+        if self.maintenance:
+            lines.append("  maintenance: " + ", ".join(_maintenance_summary(k, v) for k, v in self.maintenance.items()))
         if self.curated.error or self.semantic.error:
             lines.append(f"  error: {self.curated.error or self.semantic.error}")
         lines.append(
@@ -100,3 +104,17 @@ class RunReport:
             + f"  in {self.durations_s.get('total', 0):.1f}s"
         )
         return lines
+
+
+def _maintenance_summary(step: str, outcome: dict[str, Any]) -> str:
+    if "error" in outcome:
+        return f"{step} FAILED ({outcome['error']})"
+    counts: dict[str, int] = {}
+    for table_result in (outcome.get("result") or {}).values():
+        # per table: Iceberg's counts (compaction), or a plan with them under "expired"
+        source = table_result.get("expired", table_result) if isinstance(table_result, dict) else {}
+        for key, value in source.items():
+            if isinstance(value, int) and not isinstance(value, bool) and value:
+                counts[key] = counts.get(key, 0) + value
+    shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "nothing to do"
+    return f"{step} {outcome.get('seconds', 0):.1f}s ({shown})"

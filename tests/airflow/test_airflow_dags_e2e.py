@@ -207,6 +207,10 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     assert stack.xcom(date, "publish_outcome", "outcome") == "FULL_SUCCESS"
     counts = stack.xcom(date, "publish_outcome", "counts")
     assert isinstance(counts, dict) and counts["rows_out"] == 20 and counts["network_duplicates"] == 1
+    # the topic file's default maintenance ran inside the job, after the commits
+    assert set(report["maintenance"]) == {"compaction", "output_expiry"}, report["maintenance"]
+    assert all("result" in step for step in report["maintenance"].values()), report["maintenance"]
+    assert counts["maintenance_errors"] == {}
 
     # the tables hold what the raw batch says: 20 orders, each once; statuses all valid
     curated = stack.table_rows("curated_db", "orders")

@@ -32,6 +32,8 @@ def test_incremental_arguments(tmp_path: Path) -> None:
         "--catalog-type", "hadoop",
         "--run-id", "r",
         "--run-report", "/rep.json",
+        "--compact-delete-file-threshold", "4",
+        "--expire-outputs-after-hours", "168",
         "--to-snapshot-inclusive", "42",
     ]  # fmt: skip
 
@@ -46,6 +48,8 @@ def test_reprocess_backfill_and_flags(tmp_path: Path) -> None:
     tail = args[args.index("x") + 1 :]
     assert tail == [
         "--checkpoint-mode", "unified",
+        "--compact-delete-file-threshold", "4",
+        "--expire-outputs-after-hours", "168",
         "--from-snapshot-exclusive", "7",
         "--to-snapshot-inclusive", "9",
         "--layers", "curated",
@@ -63,6 +67,28 @@ def test_arguments_are_accepted_by_the_jobs_own_parser(tmp_path: Path) -> None:
     parsed = job_args.parse_args(build_job_arguments(config, plan, job_run_id="dag__run", run_report="r.json"))
     assert (parsed.topic, parsed.from_snapshot_exclusive, parsed.to_snapshot_inclusive) == ("orders", 7, 9)
     assert parsed.no_checkpoint and parsed.run_id == "dag__run" and parsed.run_report == "r.json"
+    assert (parsed.compact_delete_file_threshold, parsed.expire_outputs_after_hours) == (4, 168)
+    assert parsed.expire_raw_after_hours is None
+
+
+def test_maintenance_arguments_follow_the_topic_file(tmp_path: Path) -> None:
+    job_args = pytest.importorskip("spark_jobs.config.job_args")
+    extra = "maintenance:\n  delete_file_threshold: null\n  expire_output_snapshots_after_hours: null\n"
+    off = build_job_arguments(
+        topic_config(local_topic_yaml(extra=extra), tmp_path), RunPlan(kind="incremental"), job_run_id="r",
+        run_report="x",
+    )  # fmt: skip
+    assert not [a for a in off if a.startswith(("--compact", "--expire"))]
+    assert not job_args.parse_args(off).maintains_tables
+    extra = "maintenance:\n  delete_file_threshold: 2\n  expire_raw_snapshots_after_hours: 720\n"
+    on = build_job_arguments(
+        topic_config(local_topic_yaml(extra=extra), tmp_path / "on"), RunPlan(kind="incremental", dry_run=True),
+        job_run_id="r", run_report="x",
+    )  # fmt: skip
+    parsed = job_args.parse_args(on)
+    assert (parsed.compact_delete_file_threshold, parsed.expire_outputs_after_hours) == (2, 168)
+    assert parsed.expire_raw_after_hours == 720
+    assert not parsed.maintains_tables  # a dry run writes nothing, maintenance included
 
 
 def test_catalog_conf_agrees_with_the_jobs_session_builder() -> None:

@@ -138,6 +138,18 @@ def test_decide_outcome(outcome: str, action: str) -> None:
         assert "cast failed: amount" in decision.message
 
 
+def test_a_failed_maintenance_step_is_reported_not_an_outcome() -> None:
+    maintenance = {
+        "compaction": {"error": "ValidationException: found new position delete", "seconds": 1.0},
+        "output_expiry": {"result": {}, "seconds": 0.2},
+    }
+    decision = decide_outcome(run_report("FULL_SUCCESS", maintenance=maintenance))
+    assert decision.action == "succeed"
+    assert decision.counts["maintenance_errors"] == {"compaction": "ValidationException: found new position delete"}
+    assert "table maintenance failed" in decision.message and "found new position delete" in decision.message
+    assert decide_outcome(run_report("FULL_SUCCESS")).counts["maintenance_errors"] == {}
+
+
 def test_parse_report_rejects_garbage() -> None:
     with pytest.raises(Exception, match=r"r\.json: run report outcome"):
         parse_report(json.dumps({"outcome": "MAYBE"}), "r.json")

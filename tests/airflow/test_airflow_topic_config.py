@@ -22,6 +22,9 @@ def test_minimal_file_gets_documented_defaults(tmp_path: Path) -> None:
     assert config.alerts.target == "log"
     assert config.emr_serverless is None
     assert config.start_date.tzinfo is not None
+    assert config.maintenance.delete_file_threshold == 4
+    assert config.maintenance.expire_output_snapshots_after_hours == 168
+    assert config.maintenance.expire_raw_snapshots_after_hours is None
 
 
 def test_emr_topic_parses(tmp_path: Path) -> None:
@@ -50,6 +53,13 @@ def test_emr_topic_parses(tmp_path: Path) -> None:
         ("topic: orders\nlocal: {env: {1BAD: x}}\n", "local.env", "'1BAD'"),
         ("topic: orders\nstart_date: yesterday\n", "start_date", "'yesterday'"),
         ("topic: orders\npii_hash_key: {conn_id: k, secret_id: s}\n", "pii_hash_key.secret_id", "'s'"),
+        ("topic: orders\nmaintenance: {delete_file_threshold: 0}\n", "maintenance.delete_file_threshold", "0"),
+        (
+            "topic: orders\nmaintenance: {expire_raw_snapshots_after_hours: 1w}\n",
+            "maintenance.expire_raw_snapshots_after_hours",
+            "'1w'",
+        ),
+        ("topic: orders\nmaintenance: {compact: true}\n", "maintenance.compact", "compact"),
     ],
 )
 def test_invalid_values_name_file_field_and_value(tmp_path: Path, text: str, field: str, value_in_message: str) -> None:

@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from bench import dag_parse_scaling, distance_to_limit, increment_vs_history, throughput_memory, unified_vs_parallel
+from bench import (
+    dag_parse_scaling,
+    distance_to_limit,
+    increment_after_runs,
+    increment_vs_history,
+    throughput_memory,
+    unified_vs_parallel,
+)
 from bench.common import BenchContext, BenchResult, Check, Stats, Target, paired_ratios
 
 REQUIRED_KEYS = {"name", "figure", "unit", "baseline_figure", "ratio", "target", "rows", "machine_cores"}
@@ -77,6 +84,17 @@ def test_increment_vs_history(spark: SparkSession, hash_key: str, tmp_path: Path
     doc = _written(result, tmp_path, 200)
     histories = doc["details"]["histories"]
     assert histories["large"]["output_rows"]["curated"] > histories["small"]["output_rows"]["curated"]
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_increment_after_runs(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
+    params = increment_after_runs.Params(history=400, increment=150, runs=2, window=1, history_batch_rows=200)
+    result = increment_after_runs.run_increment_after_runs(spark, _context(tmp_path, "bsm_iar"), params)
+    doc = _written(result, tmp_path, 150)
+    assert len(doc["details"]["walls_s"]["plain"]) == len(doc["details"]["compaction_s"]) == 2
+    files = doc["details"]["files_after"]
+    assert any(f["delete_files"] for f in files[increment_after_runs.PLAIN].values()), "no corrections to compact"
 
 
 @pytest.mark.slow

@@ -33,7 +33,7 @@ def test_expiry_keeps_the_slower_checkpoint_and_the_next_run_catches_up(spark, t
     assert checkpoints(spark, topic) == (third, second)
 
     planned = expire_raw(spark, topic, FAR_FUTURE, dry_run=True)
-    assert planned["kept_checkpoint"] == second and planned["expired"] == {}
+    assert planned["kept_snapshot"] == second and planned["expired"] == {}
     assert [s.snapshot_id for s in current_ancestry(spark, f"raw_db.{topic}")][-1] == first, "dry run expired"
 
     result = expire_raw(spark, topic, FAR_FUTURE)

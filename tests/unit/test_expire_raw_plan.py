@@ -20,7 +20,7 @@ ANCESTRY = [
 
 def test_bound_is_lowered_to_the_slower_checkpoint() -> None:
     plan = plan_raw_expiry("orders", Checkpoints(curated=7, semantic=9), ANCESTRY, T0 + timedelta(days=10))
-    assert plan.kept_checkpoint == 9 and plan.older_than == T0 + timedelta(days=2)
+    assert plan.kept_snapshot == 9 and plan.older_than == T0 + timedelta(days=2)
 
 
 def test_an_earlier_request_stands() -> None:

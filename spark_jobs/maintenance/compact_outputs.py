@@ -1,0 +1,59 @@
+"""Compact the output tables: Iceberg's bin-pack ``rewrite_data_files``.
+
+Outputs are merge-on-read (``spark_jobs.tables``): each run's upserts add small data
+files and position-delete files, and every later read of the table (the upserts'
+own key lookups and MERGEs) opens all of them. Left alone, the cost of an increment
+grows with the number of runs (docs/BENCHMARKS.md, benchmark 6). Iceberg's planner
+chooses what to rewrite: files with at least ``delete_file_threshold`` delete files
+(or deletes on 30% of their rows), and, per partition, groups of at least five files
+smaller than ``SMALL_FILE_BYTES``; nothing qualifies, nothing is committed. Delete
+files left without a live data file go right after (``remove-dangling-deletes``).
+
+The compaction commit holds no checkpoint; the checkpoint is read as the newest
+ancestor that holds it, and output expiry keeps that snapshot (``expire_outputs``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark.sql import SparkSession
+
+from spark_jobs.maintenance.expire_outputs import output_tables
+from spark_jobs.maintenance.procedures import rewrite_data_files
+from spark_jobs.read.snapshots import table_exists
+from spark_jobs.tables import TopicTables
+
+
+SMALL_FILE_BYTES = 8 * 1024 * 1024
+"""Files below this are merged. Iceberg's default is 3/4 of the 512 MiB target, which
+makes every file of a bucket under 384 MiB "small": each compaction would rewrite
+nearly the whole table, a cost that grows with the history. A file that reached 8 MiB
+is left alone unless deletes pile up on it, so one compaction rewrites at most about
+16 buckets x 8 MiB per table plus the files with deletes, whatever the history."""
+
+
+def compaction_options(delete_file_threshold: int) -> dict[str, str]:
+    if delete_file_threshold < 1:
+        raise ValueError(f"delete_file_threshold must be >= 1, got {delete_file_threshold}")
+    return {
+        "delete-file-threshold": str(delete_file_threshold),
+        "min-file-size-bytes": str(SMALL_FILE_BYTES),
+        "remove-dangling-deletes": "true",
+        # The rewritten files get the compaction's own sequence number, not the one it
+        # started from: the last run's delete files share that starting number, so they
+        # would still "apply" to the new files by sequence and not count as dangling
+        # (measured: 7 of 21 delete files stayed). The starting number only matters for
+        # equality deletes committed during the rewrite; outputs have none.
+        "use-starting-sequence-number": "false",
+    }
+
+
+def compact_outputs(spark: SparkSession, topic: str, delete_file_threshold: int) -> dict[str, dict[str, Any]]:
+    """Run the compaction on each existing output table; per table: Iceberg's counts."""
+    options = compaction_options(delete_file_threshold)
+    results: dict[str, dict[str, Any]] = {}
+    for table, _ in output_tables(TopicTables(topic)):
+        if table_exists(spark, table):
+            results[table.replace("`", "")] = rewrite_data_files(spark, table, options)
+    return results

@@ -1,0 +1,47 @@
+"""The output expiry bound: never past the snapshot holding the layer's checkpoint (no Spark)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS
+from spark_jobs.maintenance.compact_outputs import compaction_options
+from spark_jobs.maintenance.expire_outputs import plan_output_expiry
+from spark_jobs.read.snapshots import SnapshotInfo
+
+T0 = datetime(2026, 11, 1, tzinfo=UTC)
+CURATED = {CHECKPOINT_KEYS["curated"]: "42"}
+# newest first: two compaction commits (no checkpoint) above the job's last commit
+ANCESTRY = [
+    SnapshotInfo(7, T0 + timedelta(days=3), {}),
+    SnapshotInfo(9, T0 + timedelta(days=2), {}),
+    SnapshotInfo(3, T0 + timedelta(days=1), CURATED),
+    SnapshotInfo(5, T0, CURATED),
+]
+
+
+def test_bound_is_lowered_to_the_snapshot_holding_the_checkpoint() -> None:
+    plan = plan_output_expiry("orders", "curated_db.orders", "curated", ANCESTRY, T0 + timedelta(days=10))
+    assert plan.kept_snapshot == 3 and plan.older_than == T0 + timedelta(days=1)
+    assert "3" in plan.reason and "curated" in plan.reason
+
+
+def test_an_earlier_request_stands_and_naive_is_utc() -> None:
+    plan = plan_output_expiry("orders", "curated_db.orders", "curated", ANCESTRY, datetime(2026, 11, 1, 12))
+    assert plan.older_than == T0 + timedelta(hours=12) and plan.reason == "as requested"
+
+
+def test_other_layers_key_does_not_count() -> None:
+    plan = plan_output_expiry("orders", "semantic_db.orders", "semantic", ANCESTRY, T0 + timedelta(days=10))
+    assert plan.kept_snapshot is None and plan.older_than == T0 + timedelta(days=10)
+
+
+def test_a_table_without_checkpoint_expires_as_requested() -> None:
+    plan = plan_output_expiry("orders", "semantic_db.orders_errors", None, ANCESTRY, T0 + timedelta(days=10))
+    assert plan.older_than == T0 + timedelta(days=10) and plan.kept_snapshot is None
+
+
+def test_compaction_options() -> None:
+    options = compaction_options(4)
+    assert options["delete-file-threshold"] == "4" and options["remove-dangling-deletes"] == "true"
+    assert options["use-starting-sequence-number"] == "false"
