@@ -129,8 +129,12 @@ def test_a_maintenance_failure_does_not_change_the_outcome(
     dirs = topic_config(tmp_path, topic)
     append_raw(spark, topic, batch(0, range(5)))
     monkeypatch.setenv("UNIFIED_JOB_FAIL_AT", "during_compaction")
-    report = run_job(spark, topic, dirs, compact_delete_file_threshold=1, expire_outputs_after_hours=1)
+    report = run_job(
+        spark, topic, dirs, compact_delete_file_threshold=1, expire_outputs_after_hours=1, expire_raw_after_hours=1
+    )
     assert report.outcome == "FULL_SUCCESS"
     assert "injected fault at during_compaction" in report.maintenance["compaction"]["error"]
     assert "result" in report.maintenance["output_expiry"], "one failed step does not stop the others"
+    raw = report.maintenance["raw_expiry"]["result"][f"raw_db.{topic}"]
+    assert raw["kept_snapshot"] is not None and raw["older_than"] is not None
     assert any("compaction FAILED" in line for line in report.summary_lines())
