@@ -24,7 +24,6 @@ from spark_jobs.maintenance.procedures import rewrite_data_files
 from spark_jobs.read.snapshots import table_exists
 from spark_jobs.tables import TopicTables
 
-
 SMALL_FILE_BYTES = 8 * 1024 * 1024
 """Files below this are merged. Iceberg's default is 3/4 of the 512 MiB target, which
 makes every file of a bucket under 384 MiB "small": each compaction would rewrite
