@@ -14,6 +14,7 @@ from typing import Literal
 from pyspark.sql import SparkSession
 
 from spark_jobs.read.snapshots import current_ancestry, table_exists
+from spark_jobs.tables import TopicTables
 
 Layer = Literal["curated", "semantic"]
 CHECKPOINT_KEYS: dict[Layer, str] = {
@@ -51,6 +52,11 @@ def read_checkpoint(spark: SparkSession, table: str, layer: Layer) -> int | None
         if key in snapshot.summary:
             return int(snapshot.summary[key])
     return None
+
+
+def output_tables(tables: TopicTables) -> list[tuple[str, Layer | None]]:
+    """Each output table with the layer whose checkpoint it holds (errors: none)."""
+    return [(tables.curated, "curated"), (tables.semantic, "semantic"), (tables.errors, None)]
 
 
 def checkpoint_properties(layer: Layer, raw_snapshot_id: int, run_id: str) -> dict[str, str]:

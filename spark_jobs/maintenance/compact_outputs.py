@@ -19,7 +19,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.maintenance.expire_outputs import output_tables
+from spark_jobs.commit.checkpoints import output_tables
 from spark_jobs.maintenance.procedures import rewrite_data_files
 from spark_jobs.read.snapshots import table_exists
 from spark_jobs.tables import TopicTables

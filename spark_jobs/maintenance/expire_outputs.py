@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS, Layer
-from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots
+from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS, Layer, output_tables
+from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots, requested_utc
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
 from spark_jobs.tables import TopicTables
 
@@ -26,7 +26,7 @@ def plan_output_expiry(
     topic: str, table: str, layer: Layer | None, ancestry: Sequence[SnapshotInfo], requested: datetime
 ) -> ExpiryPlan:
     """``requested`` (naive = UTC), lowered to the commit time of the newest snapshot holding ``layer``'s checkpoint."""
-    requested = requested.replace(tzinfo=UTC) if requested.tzinfo is None else requested
+    requested = requested_utc(requested)
     if layer is None:
         return ExpiryPlan(topic, table, requested, requested, None, "as requested (no checkpoint in this table)")
     key = CHECKPOINT_KEYS[layer]
@@ -40,11 +40,6 @@ def plan_output_expiry(
         else f"lowered to the commit time of snapshot {holder.snapshot_id} (holds the {layer} checkpoint)"
     )
     return ExpiryPlan(topic, table, requested, bound, holder.snapshot_id, reason)
-
-
-def output_tables(tables: TopicTables) -> list[tuple[str, Layer | None]]:
-    """Each output table with the layer whose checkpoint it holds."""
-    return [(tables.curated, "curated"), (tables.semantic, "semantic"), (tables.errors, None)]
 
 
 def expire_outputs(

@@ -19,13 +19,13 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pyspark.sql import SparkSession
 
 from spark_jobs.commit.checkpoints import Checkpoints, read_checkpoint
 from spark_jobs.exceptions import RawTableError, UnifiedJobError
-from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots
+from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots, requested_utc
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
 from spark_jobs.session import DEFAULT_WAREHOUSE, build_session
 from spark_jobs.tables import TopicTables
@@ -41,7 +41,7 @@ def plan_raw_expiry(
     A naive ``requested`` is UTC; commit times come from Spark as the local time of this
     process (PySpark's conversion), so both are compared as UTC instants.
     """
-    requested = requested.replace(tzinfo=UTC) if requested.tzinfo is None else requested
+    requested = requested_utc(requested)
     raw = TopicTables(topic).raw
     newest_first = [s.snapshot_id for s in ancestry]
     slower = checkpoints.read_from(newest_first)

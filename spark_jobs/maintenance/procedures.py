@@ -30,8 +30,13 @@ class ExpiryPlan:
 
 
 def as_utc(moment: datetime) -> datetime:
-    """A naive datetime is this process's local time (PySpark's conversion of timestamps)."""
+    """A commit time: naive means this process's local time (PySpark's conversion of timestamps)."""
     return moment.astimezone(UTC)
+
+
+def requested_utc(requested: datetime) -> datetime:
+    """A requested bound: naive means UTC (what the CLIs document)."""
+    return requested.replace(tzinfo=UTC) if requested.tzinfo is None else requested
 
 
 def expire_snapshots(spark: SparkSession, plan: ExpiryPlan, retain_last: int) -> dict[str, int]:
