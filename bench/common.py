@@ -334,7 +334,6 @@ class BenchContext:
     sizes: Sizes = "small"
     repeat: int = DEFAULT_REPEAT
     warmup: bool = True
-    gx_validation: bool = True
     warehouse: str | None = None
     """The session's warehouse, when the benchmark may start other processes on it."""
 
@@ -352,7 +351,6 @@ class BenchTopic:
     topic: str
     contracts_dir: str
     expectations_dir: str
-    gx_validation: bool = True
 
     @property
     def tables(self) -> TopicTables:
@@ -373,7 +371,6 @@ class BenchTopic:
             contracts_dir=self.contracts_dir,
             expectations_dir=self.expectations_dir,
             run_id=run_id,
-            gx_validation=self.gx_validation,
         )
         return replace(args, **changes)
 
@@ -395,7 +392,7 @@ def prepare_topic(spark: SparkSession, ctx: BenchContext, suffix: str) -> BenchT
         raise BenchmarkError(f"contracts/{TEMPLATE_TOPIC}.yaml has no 'topic: {TEMPLATE_TOPIC}' line to rename")
     (contracts / f"{topic}.yaml").write_text(text)
     shutil.copy(REPO / "expectations" / f"{TEMPLATE_TOPIC}.json", expectations / f"{topic}.json")
-    bench_topic = BenchTopic(topic, str(contracts), str(expectations), ctx.gx_validation)
+    bench_topic = BenchTopic(topic, str(contracts), str(expectations))
     drop_tables(spark, [bench_topic.tables.raw, *bench_topic.output_tables])
     return bench_topic
 
@@ -542,9 +539,6 @@ def bench_parser(description: str, *, spark_options: bool = True) -> argparse.Ar
     parser.add_argument("--work-dir", type=Path, help="parent of the throw-away warehouse (default: system temp)")
     parser.add_argument("--keep-work-dir", action="store_true", help="keep the warehouse for inspection")
     parser.add_argument("--no-warmup", action="store_true", help="skip the untimed warm-up run")
-    parser.add_argument(
-        "--skip-gx-validation", action="store_true", help="run the job without GX's own validation pass"
-    )
     return parser
 
 
@@ -618,7 +612,6 @@ def run_spark_cli(
             sizes=args.sizes,
             repeat=args.repeat,
             warmup=not args.no_warmup,
-            gx_validation=not args.skip_gx_validation,
             warehouse=warehouse,
         )
         result = body(spark, ctx, args)

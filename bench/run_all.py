@@ -52,7 +52,7 @@ def command(name: str, args: argparse.Namespace, results_dir: Path) -> list[str]
         return cmd
     if args.work_dir is not None:
         cmd += ["--work-dir", str(args.work_dir)]
-    for flag in ("keep_work_dir", "no_warmup", "skip_gx_validation"):
+    for flag in ("keep_work_dir", "no_warmup"):
         if getattr(args, flag):
             cmd.append("--" + flag.replace("_", "-"))
     return cmd

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class UnifiedJobError(Exception):
     """Base class of every error the job raises on purpose."""
@@ -20,6 +22,28 @@ class ContractError(UnifiedJobError, ValueError):
 
 class SuiteError(ContractError):
     """A Great Expectations suite is invalid or references unknown columns."""
+
+
+class ExpectationFailedError(UnifiedJobError):
+    """An expectation whose action is ``fail`` was unsuccessful: the semantic layer is not written."""
+
+    def __init__(self, topic: str, suite_file: str, failed: list[dict[str, Any]]) -> None:
+        self.topic = topic
+        self.suite_file = suite_file
+        self.failed = failed
+        parts = []
+        for item in failed:
+            on = f" on column {item['column']!r}" if item.get("column") else ""
+            counts = ""
+            if "unexpected_count" in item:
+                counts = f": {item['unexpected_count']} unexpected rows ({item.get('unexpected_percent', 0):.2f}%)"
+            elif "observed_value" in item:
+                counts = f": observed {item['observed_value']!r}"
+            parts.append(f"{item['type']}{on}{counts}")
+        super().__init__(
+            f"topic {topic!r}: {suite_file}: expectations with action 'fail' did not pass, so the semantic "
+            f"layer was not written: {'; '.join(parts)}"
+        )
 
 
 class JobArgumentError(UnifiedJobError, ValueError):

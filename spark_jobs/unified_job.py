@@ -28,7 +28,13 @@ from spark_jobs.config.suite import TopicSuite, load_suite
 from spark_jobs.curated import write as curated_write
 from spark_jobs.dedup.deduplicate import DEDUP_STATUS, KEPT, count_by_status, label_duplicates, rows_to_process
 from spark_jobs.drift.detect import detect_drift
-from spark_jobs.exceptions import ContractError, LayerWriteError, RawTableError, UnifiedJobError
+from spark_jobs.exceptions import (
+    ContractError,
+    ExpectationFailedError,
+    LayerWriteError,
+    RawTableError,
+    UnifiedJobError,
+)
 from spark_jobs.faults import maybe_fail
 from spark_jobs.maintenance.after_run import maintain_tables
 from spark_jobs.parse.payload import infer_payload_structure, leaf_paths, parse_payload, string_leaves, with_paths
@@ -44,8 +50,9 @@ from spark_jobs.read.snapshots import current_ancestry, table_exists
 from spark_jobs.report.run_report import RunReport
 from spark_jobs.semantic import pii
 from spark_jobs.semantic import write as semantic_write
-from spark_jobs.semantic.gx_validation import validate_with_gx
-from spark_jobs.semantic.typed_rows import build_typed_rows, summarise_validation
+from spark_jobs.semantic.gx_engine import SuiteEngine
+from spark_jobs.semantic.typed_rows import build_typed_rows, build_typed_values
+from spark_jobs.semantic.validation_pass import validate
 from spark_jobs.session import build_session
 from spark_jobs.tables import TopicTables
 
@@ -275,26 +282,32 @@ def _write_semantic(
     contract, suite = config.contract, config.suite
     key = pii.hash_key_from_env(contract)
     pii.hide_key_in_plans(spark, key)
-    typed = build_typed_rows(parsed, contract, suite).persist(StorageLevel.MEMORY_AND_DISK)
+    with report.timed("semantic.conditions"):
+        # GX's row conditions, resolved on an empty batch of the typed schema (no scan).
+        engine = SuiteEngine(spark) if suite.expectations else None
+        conditions = engine.row_conditions(suite, build_typed_values(parsed, contract)) if engine else []
+    typed_rows = build_typed_rows(parsed, contract, conditions)
+    typed = typed_rows.df.persist(StorageLevel.MEMORY_AND_DISK)
     cached.append(typed)
     maybe_fail("during_validation")
-    with report.timed("semantic.rules"):
-        summary = summarise_validation(typed)
-        rule_counts, valid = summary.failed_rules, summary.valid_rows
+    with report.timed("semantic.validation"):
+        outcome = validate(typed, typed_rows.checks, suite, contract, engine)
     total = report.dedup.get("rows_out", 0) + report.dedup.get("missing_keys", 0)
-    report.semantic.details.update({"rows_valid": valid, "rows_errors": total - valid, "failed_rules": rule_counts})
-    if args.gx_validation and suite.rules:
-        # The suite judges well-formed payloads only (a malformed one has its own reason).
-        with report.timed("semantic.gx"):
-            gx_result = validate_with_gx(typed.where(~F.col("_malformed")), suite)
-        ours = {r.rule_id: rule_counts.get(r.rule_id, 0) for r in suite.rules}
-        report.semantic.details.update(
-            {
-                "gx_success": gx_result.success,
-                "gx_unexpected_counts": gx_result.unexpected_counts,
-                "gx_agrees_with_row_rules": gx_result.unexpected_counts == ours,
-            }
-        )
+    report.semantic.details.update(
+        {
+            "rows_valid": outcome.valid_rows,
+            "rows_errors": total - outcome.valid_rows,
+            "failed_rules": outcome.failed_checks,
+            "warned_rules": outcome.warned,
+            "gx_success": outcome.result.success if outcome.result is not None else True,
+            "expectations": outcome.expectations,
+        }
+    )
+    report.validation_result = outcome.result
+    if outcome.warned:
+        log.warning("topic %s: rows kept despite failing warn expectations: %s", args.topic, outcome.warned)
+    if outcome.failed_expectations:
+        raise ExpectationFailedError(args.topic, suite.source, outcome.failed_expectations)
     report.semantic.rows = total
     if args.dry_run:
         return

@@ -1,9 +1,12 @@
 """Is a topic's contract + suite present and valid? (``check_schema_exists``; pure).
 
-The job's own validation is used when its package is importable: it is pure Python +
-yaml (``spark_jobs.config.contract`` / ``spark_jobs.config.suite`` import no Spark),
-so Airflow and the job can never disagree on what a valid contract is. Where the job
-is not installed next to Airflow (e.g. MWAA running ``runtime: emr_serverless``), a
+The job's own validation is used when its package and Great Expectations are
+importable (``spark_jobs.config.contract`` / ``spark_jobs.config.suite`` import no
+Spark; the suite loader asks GX whether each expectation exists, takes its kwargs
+and can judge rows on Spark), so Airflow and the job can never disagree on what a
+valid contract or suite is, and report a bad one with the same message. GX is
+imported when the task runs, never when the DAG file is parsed. Where the job is not
+installed next to Airflow (e.g. MWAA running ``runtime: emr_serverless``), a
 structural check stands in: the YAML parses with ``topic`` and ``fields``, the suite
 JSON parses with a list ``expectations``.
 """
@@ -59,12 +62,13 @@ def default_validator() -> tuple[str, Validator]:
     """The job's validator if its package is importable, else the structural one."""
     try:
         available = all(
-            find_spec(name) is not None for name in ("spark_jobs.config.contract", "spark_jobs.config.suite")
+            find_spec(name) is not None
+            for name in ("spark_jobs.config.contract", "spark_jobs.config.suite", "great_expectations")
         )
     except ImportError:
         available = False
     if not available:
-        return "basic (spark_jobs not importable)", basic_validator
+        return "basic (spark_jobs or great_expectations not importable)", basic_validator
     return "spark_jobs.config (the job's loader)", job_validator
 
 

@@ -33,7 +33,6 @@ class JobArgs:
     layers: Layers = "both"
     no_checkpoint: bool = False
     dry_run: bool = False
-    gx_validation: bool = True
     compact_delete_file_threshold: int | None = None
     expire_outputs_after_hours: int | None = None
     expire_raw_after_hours: int | None = None
@@ -106,11 +105,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", choices=("both", "curated", "semantic"), default="both")
     p.add_argument("--no-checkpoint", action="store_true", help="do not move the live checkpoints (backfill)")
     p.add_argument("--dry-run", action="store_true", help="compute and report, write nothing")
-    p.add_argument(
-        "--skip-gx-validation",
-        action="store_true",
-        help="skip GX's own validation run (rows are still checked by the suite's rules)",
-    )
     maintenance = p.add_argument_group("table maintenance after the commits (never changes the outcome)")
     maintenance.add_argument(
         "--compact-delete-file-threshold",
@@ -153,7 +147,6 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         layers=ns.layers,
         no_checkpoint=ns.no_checkpoint,
         dry_run=ns.dry_run,
-        gx_validation=not ns.skip_gx_validation,
         compact_delete_file_threshold=ns.compact_delete_file_threshold,
         expire_outputs_after_hours=ns.expire_outputs_after_hours,
         expire_raw_after_hours=ns.expire_raw_after_hours,

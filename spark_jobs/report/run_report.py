@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Outcome = Literal["FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA"]
@@ -38,6 +38,8 @@ class RunReport:
     maintenance: dict[str, Any] = field(default_factory=dict)
     """Per step (compaction, output_expiry, raw_expiry): {"result": ..., "seconds": ...} or {"error": ...}."""
     durations_s: dict[str, float] = field(default_factory=dict)
+    validation_result: Any = field(default=None, repr=False)
+    """GX's ExpectationSuiteValidationResult of the semantic batch (kept as GX's object; not in to_dict)."""
 
     @contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -52,7 +54,8 @@ class RunReport:
         return self.outcome in FAILED_OUTCOMES
 
     def to_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
+        doc = asdict(replace(self, validation_result=None))
+        doc.pop("validation_result")
         for layer in ("curated", "semantic"):
             details = doc[layer].pop("details")
             doc[layer].update(details)
@@ -94,6 +97,13 @@ class RunReport:
             f"  semantic: {self.semantic.status}, {self.semantic.details.get('rows_valid', 0)} valid rows, "
             f"{self.semantic.details.get('rows_errors', 0)} to errors"
         )
+        expectations = self.semantic.details.get("expectations") or []
+        if expectations:
+            failed = [f"{e['rule']} ({e['action']})" for e in expectations if not e["success"]]
+            lines.append(
+                f"  expectations (GX): {len(expectations) - len(failed)} of {len(expectations)} passed"
+                + (f"; not passed: {', '.join(failed)}" if failed else "")
+            )
         if self.maintenance:
             lines.append("  maintenance: " + ", ".join(_maintenance_summary(k, v) for k, v in self.maintenance.items()))
         if self.curated.error or self.semantic.error:

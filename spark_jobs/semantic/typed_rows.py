@@ -1,13 +1,16 @@
-"""Typed semantic candidates with the per-row list of failed rules.
+"""Typed semantic candidates, each with the checks it fails.
 
 Every row of the increment (after dedup) gets, in one projection: the typed value of
 each contract field (before masking, so the suite sees real values), the field's
-JSON text (for the errors table), and ``_errors``: an array of
-``struct<rule, column, reason>``. A row is valid when ``_errors`` is empty.
+JSON text (for the errors table), one boolean column per check (the envelope, the
+contract's casts and required fields, and every row expectation of the suite, with
+GX's own condition), and ``_errors``: an array of ``struct<rule, column, reason>``
+of the failed checks that quarantine. A row is valid when ``_errors`` is empty.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
@@ -15,15 +18,16 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs.config.contract import FieldSpec, TopicContract
-from spark_jobs.config.suite import TopicSuite
 from spark_jobs.dedup.deduplicate import DEDUP_STATUS
 from spark_jobs.parse.casts import cast_text
 from spark_jobs.parse.payload import is_malformed, value_at
+from spark_jobs.semantic.gx_engine import RowCondition
 from spark_jobs.semantic.pii import shown_unless_pii
-from spark_jobs.semantic.row_rules import describe, failure_condition, flag_repeated_values, repeated_flag
 
 ERRORS = "_errors"
 VALID = "_valid"
+MALFORMED = "_malformed"
+ROW_ID = "_row"
 ERROR_TYPE = T.ArrayType(
     T.StructType(
         [
@@ -35,15 +39,25 @@ ERROR_TYPE = T.ArrayType(
 )
 
 
+@dataclass(frozen=True)
+class Check:
+    """One check every row gets: its boolean column, and how a failure is named."""
+
+    flag: str  # boolean column of the typed rows, true where the row fails the check
+    key: str  # what the run report counts it under (``rule:column``, or the expectation's rule id)
+    rule: str
+    column: str
+    quarantines: bool  # a failing row goes to the errors table (else it is only counted)
+
+
+@dataclass(frozen=True)
+class TypedRows:
+    df: DataFrame
+    checks: tuple[Check, ...]
+
+
 def text_column(spec: FieldSpec) -> str:
     return f"_text__{spec.name}"
-
-
-def _error(condition: Column, rule: str, column: str, reason: Column | str) -> Column:
-    """A one-element error array where ``condition`` holds, else an empty one."""
-    reason_col = F.lit(reason) if isinstance(reason, str) else reason
-    error = F.struct(F.lit(rule).alias("rule"), F.lit(column).alias("column"), reason_col.alias("reason"))
-    return F.when(condition, F.array(error).cast(ERROR_TYPE)).otherwise(F.array().cast(ERROR_TYPE))
 
 
 def _cast_reason(spec: FieldSpec, text: Column) -> Column:
@@ -53,8 +67,7 @@ def _cast_reason(spec: FieldSpec, text: Column) -> Column:
     return F.concat(F.lit("value '"), shown, F.lit(f"' does not fit {spec.type}"))
 
 
-def build_typed_rows(parsed: DataFrame, contract: TopicContract, suite: TopicSuite) -> DataFrame:
-    """Typed candidates with ``_errors`` and ``_valid``; envelope columns renamed."""
+def _envelope(parsed: DataFrame, contract: TopicContract) -> DataFrame:
     keyless = F.col(DEDUP_STATUS) == "missing_key"
     synthetic_key = F.concat(
         F.lit("missing-key:"),
@@ -69,62 +82,101 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, suite: TopicSui
             256,
         ),
     )
-    base = parsed.select(
+    return parsed.select(
         F.when(keyless, synthetic_key).otherwise(F.col("idempotency_key")).alias("_idempotency_key"),
         F.col("message_id").alias("_message_id"),
         F.col("event_ts").alias("_event_ts"),
         F.col("ingest_ts").alias("_ingest_ts"),
         keyless.alias("_keyless"),
-        is_malformed().alias("_malformed"),
+        is_malformed().alias(MALFORMED),
         *[value_at(s.path).alias(text_column(s)) for s in contract.fields],
     )
-    casts = {s.name: cast_text(F.col(text_column(s)), s) for s in contract.fields}
-    typed = base.select("*", *[casts[s.name].value.alias(s.name) for s in contract.fields])
-    uniqueness = [r for r in suite.rules if r.expectation_type == "expect_column_values_to_be_unique"]
-    for rule in uniqueness:
-        typed = flag_repeated_values(typed, rule)
 
-    errors: list[Column] = [
-        _error(
+
+def build_typed_values(parsed: DataFrame, contract: TopicContract) -> DataFrame:
+    """Envelope, field texts and typed values: the batch GX's conditions apply to."""
+    base = _envelope(parsed, contract)
+    casts = [cast_text(F.col(text_column(s)), s).value.alias(s.name) for s in contract.fields]
+    return base.select("*", *casts)
+
+
+def build_typed_rows(parsed: DataFrame, contract: TopicContract, conditions: Sequence[RowCondition]) -> TypedRows:
+    """Typed values, one flag per check, ``_errors`` and ``_valid``."""
+    typed = build_typed_values(parsed, contract)
+    well_formed = ~F.col(MALFORMED)
+    flags: list[tuple[Check, Column, Column | str]] = [
+        (
+            Check(
+                "_c__envelope",
+                "envelope:missing_key:message_id/idempotency_key",
+                "envelope:missing_key",
+                "message_id/idempotency_key",
+                True,
+            ),
             F.col("_keyless"),
-            "envelope:missing_key",
-            "message_id/idempotency_key",
             "message_id or idempotency_key is missing or blank",
         ),
-        _error(F.col("_malformed"), "payload:malformed_json", "payload", "payload is null or not a JSON object"),
+        (
+            Check("_c__malformed", "payload:malformed_json:payload", "payload:malformed_json", "payload", True),
+            F.col(MALFORMED),
+            "payload is null or not a JSON object",
+        ),
     ]
-    # A malformed payload has no fields to judge: its one reason is enough.
-    parsed_ok = ~F.col("_malformed")
-    for spec in contract.fields:
+    for i, spec in enumerate(contract.fields):
         text = F.col(text_column(spec))
-        errors.append(_error(~casts[spec.name].fits, f"contract:type:{spec.type}", spec.name, _cast_reason(spec, text)))
+        rule = f"contract:type:{spec.type}"
+        fits = cast_text(text, spec).fits
+        flags.append(
+            (Check(f"_c__cast{i}", f"{rule}:{spec.name}", rule, spec.name, True), ~fits, _cast_reason(spec, text))
+        )
         if not spec.nullable:
-            errors.append(
-                _error(parsed_ok & text.isNull(), "contract:not_null", spec.name, "required field is null or missing")
+            # A malformed payload has no fields to judge: its one reason is enough.
+            flags.append(
+                (
+                    Check(f"_c__null{i}", f"contract:not_null:{spec.name}", "contract:not_null", spec.name, True),
+                    well_formed & text.isNull(),
+                    "required field is null or missing",
+                )
             )
-    for rule in suite.rules:
-        failed = parsed_ok & failure_condition(rule, F.col(rule.column))
-        errors.append(_error(failed, rule.expectation_type, rule.column, describe(rule)))
+    windows = [c for c in conditions if c.window]
+    if windows:
+        typed = typed.withColumn(ROW_ID, F.monotonically_increasing_id())
+    for i, condition in enumerate(conditions):
+        e = condition.expectation
+        check = Check(f"_c__x{i}", e.rule_id, e.type, e.column or "", e.action != "warn")
+        if condition.window:
+            typed = _with_window_flag(typed, contract, condition, check.flag)
+            failed = F.col(check.flag)
+        else:
+            failed = well_formed & F.coalesce(condition.domain & condition.unexpected, F.lit(False))
+        flags.append((check, failed, e.reason))
 
+    flagged = typed.select(
+        "*",
+        *[F.coalesce(c, F.lit(False)).alias(check.flag) for check, c, _ in flags if check.flag not in typed.columns],
+    )
     # A concat of arrays, not filter(array(...), e -> e IS NOT NULL): a lambda has no
-    # code generation, so it and every rule under it would be interpreted row by row.
-    error_list = F.concat(*errors)
-    flags = [repeated_flag(r) for r in uniqueness]
-    return typed.withColumn(ERRORS, error_list).withColumn(VALID, F.size(ERRORS) == 0).drop(*flags)
+    # code generation, so it and every check under it would be interpreted row by row.
+    errors = F.concat(*[_error(F.col(check.flag), check, reason) for check, _, reason in flags if check.quarantines])
+    checks = tuple(check for check, _, _ in flags)
+    out = flagged.withColumn(ERRORS, errors).withColumn(VALID, F.size(ERRORS) == 0)
+    return TypedRows(out.drop(ROW_ID) if windows else out, checks)
 
 
-@dataclass(frozen=True)
-class ValidationSummary:
-    """Valid rows, and rows per failed rule id (``rule:column``), of the increment."""
+def _error(condition: Column, check: Check, reason: Column | str) -> Column:
+    """A one-element error array where ``condition`` holds, else an empty one."""
+    reason_col = F.lit(reason) if isinstance(reason, str) else reason
+    error = F.struct(F.lit(check.rule).alias("rule"), F.lit(check.column).alias("column"), reason_col.alias("reason"))
+    return F.when(condition, F.array(error).cast(ERROR_TYPE)).otherwise(F.array().cast(ERROR_TYPE))
 
-    valid_rows: int
-    failed_rules: dict[str, int]
 
+def _with_window_flag(typed: DataFrame, contract: TopicContract, condition: RowCondition, flag: str) -> DataFrame:
+    """Add ``flag`` for a window condition (uniqueness), computed as GX does: over its domain only.
 
-def summarise_validation(typed: DataFrame) -> ValidationSummary:
-    """Both figures from one pass over ``typed`` (a valid row explodes to one null)."""
-    error = F.explode_outer(ERRORS).alias("e")
-    rule = F.when(F.col("e").isNotNull(), F.concat_ws(":", "e.rule", "e.column")).alias("rule")
-    rows = typed.select(error).groupBy(rule).count().collect()
-    valid = sum(int(r["count"]) for r in rows if r["rule"] is None)
-    return ValidationSummary(valid, {r["rule"]: int(r["count"]) for r in rows if r["rule"] is not None})
+    The window runs on a narrow projection (row id and typed fields) of the rows in
+    the domain; only the unexpected rows' ids are joined back to the wide rows.
+    """
+    domain = typed.where(~F.col(MALFORMED) & condition.domain).select(ROW_ID, *contract.field_names)
+    unexpected = domain.select(ROW_ID, condition.unexpected.alias(flag)).where(F.col(flag))
+    joined = typed.join(unexpected, ROW_ID, "left")
+    return joined.withColumn(flag, F.coalesce(F.col(flag), F.lit(False)))

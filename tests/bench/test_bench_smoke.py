@@ -28,7 +28,7 @@ REQUIRED_KEYS = {"name", "figure", "unit", "baseline_figure", "ratio", "target",
 
 
 def _context(tmp_path: Path, prefix: str) -> BenchContext:
-    return BenchContext(work_dir=tmp_path, prefix=prefix, sizes="small", repeat=1, warmup=False, gx_validation=False)
+    return BenchContext(work_dir=tmp_path, prefix=prefix, sizes="small", repeat=1, warmup=False)
 
 
 def _written(result: BenchResult, tmp_path: Path, rows: int) -> dict[str, Any]:

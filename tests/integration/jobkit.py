@@ -51,7 +51,7 @@ def append_raw(spark: SparkSession, topic: str, rows: list[Row]) -> int:
 
 
 def run_job(spark: SparkSession, topic: str, dirs: tuple[str, str], run_id: str = "r", **options: Any) -> RunReport:
-    args = JobArgs(topic=topic, contracts_dir=dirs[0], expectations_dir=dirs[1], run_id=run_id, gx_validation=False)
+    args = JobArgs(topic=topic, contracts_dir=dirs[0], expectations_dir=dirs[1], run_id=run_id)
     return run(spark, replace(args, **options))
 
 

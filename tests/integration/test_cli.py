@@ -36,7 +36,9 @@ def test_spark_submit_entrypoint_writes_report_and_exit_code(spark, warehouse: P
     assert report["outcome"] == "FULL_SUCCESS" and report["run_id"] == "cli-1"
     assert report["curated"]["checkpoint_after"] == snapshot == report["semantic"]["checkpoint_after"]
     assert "outcome: FULL_SUCCESS" in done.stdout
-    assert report["semantic"]["gx_agrees_with_row_rules"] is True
+    counts = {e["rule"]: e["unexpected_count"] for e in report["semantic"]["expectations"]}
+    assert counts["expect_column_values_to_be_in_set:status"] == 1  # the 'lost' order
+    assert report["semantic"]["gx_success"] is False
     assert "alice@example.com" not in done.stdout + done.stderr + report_path.read_text()
 
 
@@ -53,11 +55,19 @@ def test_bad_arguments_exit_2_with_a_message() -> None:
     assert "'Bad-Topic;DROP' is not a valid topic name" in done.stderr
 
 
-def test_gx_validation_agrees_with_row_rules(spark, tmp_path: Path, hash_key: str) -> None:
+def test_gx_result_comes_from_the_rows_verdicts(spark, tmp_path: Path, hash_key: str) -> None:
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+
     topic = "shop_gx"
     dirs = topic_config(tmp_path, topic)
     append_raw(spark, topic, [*BATCHES[0], ("g1", "kg", at(1), at(1), '{"order_id": "x", "amount": -3}')])
-    report = run_job(spark, topic, dirs, gx_validation=True).to_dict()["semantic"]
+    run = run_job(spark, topic, dirs)
+    report = run.to_dict()["semantic"]
     assert report["gx_success"] is False
-    assert report["gx_unexpected_counts"]["expect_column_values_to_be_between:amount"] == 1
-    assert report["gx_agrees_with_row_rules"] is True, report
+    assert report["failed_rules"]["expect_column_values_to_be_between:amount"] == 1
+    between = next(e for e in report["expectations"] if e["rule"] == "expect_column_values_to_be_between:amount")
+    assert between["unexpected_count"] == 1 and between["success"] is False
+    assert between["partial_unexpected_list"] == ["-3.00"]
+    result = run.validation_result
+    assert isinstance(result, ExpectationSuiteValidationResult) and result.success is False
+    assert "validation_result" not in run.to_dict()

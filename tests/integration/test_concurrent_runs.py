@@ -40,7 +40,6 @@ def test_two_simultaneous_runs_never_duplicate_or_lose_rows(
             tmp_path / f"{name}.json",
             "--run-id",
             f"concurrent-{name}",
-            "--skip-gx-validation",
         )
         processes.append(
             subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

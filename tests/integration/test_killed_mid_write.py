@@ -33,9 +33,7 @@ def test_kill_during_merge_then_rerun(spark, warehouse: Path, tmp_path: Path, ha
     assert run_job(spark, topic, (contracts, expectations)).outcome == "FULL_SUCCESS"
     second = append_raw(spark, topic, BATCHES[1])
 
-    command, env = submit_command(
-        topic, warehouse, (contracts, expectations), tmp_path / "killed.json", "--skip-gx-validation"
-    )
+    command, env = submit_command(topic, warehouse, (contracts, expectations), tmp_path / "killed.json")
     env.update({ENV: f"kill:{point}", KILL_DELAY_ENV: KILL_DELAYS[point]})
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, start_new_session=True)
     assert done.returncode in (-9, 137), done.stdout[-2000:] + done.stderr[-2000:]

@@ -52,10 +52,10 @@ def test_no_clear_pii_outside_curated(spark, tmp_path: Path, monkeypatch, caplog
     dirs = topic_config(tmp_path, topic)
     append_raw(spark, topic, ROWS)
     monkeypatch.setenv(ENV, "before_semantic_write")  # a failure path first
-    failed = run_job(spark, topic, dirs, gx_validation=True)
+    failed = run_job(spark, topic, dirs)
     assert failed.outcome == "CURATED_ONLY"
     monkeypatch.delenv(ENV)
-    ok = run_job(spark, topic, dirs, gx_validation=True)
+    ok = run_job(spark, topic, dirs)
     assert ok.outcome == "FULL_SUCCESS"
 
     t = TopicTables(topic)

@@ -19,7 +19,9 @@ from spark_jobs.parse.payload import (
     string_leaves,
     with_paths,
 )
-from spark_jobs.semantic.typed_rows import ERRORS, VALID, build_typed_rows, summarise_validation
+from spark_jobs.semantic.gx_engine import SuiteEngine
+from spark_jobs.semantic.typed_rows import ERRORS, VALID, build_typed_rows, build_typed_values
+from spark_jobs.semantic.validation_pass import validate
 
 pytestmark = pytest.mark.spark
 SCHEMA = (
@@ -103,7 +105,9 @@ def test_drift_counts_new_missing_and_mistyped_fields(parsed) -> None:
 
 def test_every_row_is_valid_or_has_reasons(parsed) -> None:
     df, _ = parsed
-    typed = build_typed_rows(df, CONTRACT, SUITE)
+    engine = SuiteEngine(df.sparkSession)
+    typed_rows = build_typed_rows(df, CONTRACT, engine.row_conditions(SUITE, build_typed_values(df, CONTRACT)))
+    typed = typed_rows.df
     result = {r["_idempotency_key"]: r for r in typed.collect()}
     reasons = {k: sorted(f"{e.rule}:{e.column}" for e in r[ERRORS]) for k, r in result.items()}
     assert result["k1"][VALID] and reasons["k1"] == []
@@ -117,20 +121,19 @@ def test_every_row_is_valid_or_has_reasons(parsed) -> None:
     assert reasons["k4"] == ["payload:malformed_json:payload"]
     assert reasons["k5"] == ["contract:not_null:order_id"]
     assert reasons["k6"] == reasons["k7"] == ["expect_column_values_to_be_unique:order_id"]
-    summary = summarise_validation(typed)
-    counts = summary.failed_rules
+    summary = validate(typed, typed_rows.checks, SUITE, CONTRACT, engine)
+    counts = summary.failed_checks
     assert counts["expect_column_values_to_be_unique:order_id"] == 2
     assert summary.valid_rows == sum(1 for row in result.values() if row[VALID]) == 1
 
 
 def test_cast_reasons_never_echo_pii(spark) -> None:
     contract = parse_contract("topic: t\nfields: [{name: card, type: long, pii: mask}]", "contracts/t.yaml")
-    suite = parse_suite('{"expectations": []}', "expectations/t.json", contract)
     df = spark.createDataFrame(
         [("m", "k", None, None, '{"card": "4111-1111-1111-1111"}', "kept")],
         SCHEMA,
     )
     structure = infer_payload_structure(spark, df)
-    typed = build_typed_rows(parse_payload(df, string_leaves(structure)), contract, suite).first()
+    typed = build_typed_rows(parse_payload(df, string_leaves(structure)), contract, []).df.first()
     assert typed is not None
     assert "4111" not in json.dumps([e.asDict() for e in typed[ERRORS]])
