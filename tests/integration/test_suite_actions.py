@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from lakehouse_unified.schema_validation import job_validator, validate_schema
+
 from spark_jobs.tables import TopicTables
 
 from .jobkit import append_raw, at, checkpoints, run_job, table_rows, topic_config
