@@ -60,6 +60,10 @@ def text_column(spec: FieldSpec) -> str:
     return f"_text__{spec.name}"
 
 
+def fits_column(spec: FieldSpec) -> str:
+    return f"_fits__{spec.name}"
+
+
 def _cast_reason(spec: FieldSpec, text: Column) -> Column:
     if spec.pii != "none":  # never echo a PII value
         return F.lit(f"value does not fit {spec.type}")
@@ -96,8 +100,11 @@ def _envelope(parsed: DataFrame, contract: TopicContract) -> DataFrame:
 def build_typed_values(parsed: DataFrame, contract: TopicContract) -> DataFrame:
     """Envelope, field texts and typed values: the batch GX's conditions apply to."""
     base = _envelope(parsed, contract)
-    casts = [cast_text(F.col(text_column(s)), s).value.alias(s.name) for s in contract.fields]
-    return base.select("*", *casts)
+    casts = {s.name: cast_text(F.col(text_column(s)), s) for s in contract.fields}
+    values = [casts[s.name].value.alias(s.name) for s in contract.fields]
+    # Whether each text fits, from the same cast (computed once, read by the cast checks).
+    fits = [casts[s.name].fits.alias(fits_column(s)) for s in contract.fields]
+    return base.select("*", *values, *fits)
 
 
 def build_typed_rows(parsed: DataFrame, contract: TopicContract, conditions: Sequence[RowCondition]) -> TypedRows:
@@ -125,7 +132,7 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, conditions: Seq
     for i, spec in enumerate(contract.fields):
         text = F.col(text_column(spec))
         rule = f"contract:type:{spec.type}"
-        fits = cast_text(text, spec).fits
+        fits = F.col(fits_column(spec))
         flags.append(
             (Check(f"_c__cast{i}", f"{rule}:{spec.name}", rule, spec.name, True), ~fits, _cast_reason(spec, text))
         )
@@ -160,7 +167,8 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, conditions: Seq
     errors = F.concat(*[_error(F.col(check.flag), check, reason) for check, _, reason in flags if check.quarantines])
     checks = tuple(check for check, _, _ in flags)
     out = flagged.withColumn(ERRORS, errors).withColumn(VALID, F.size(ERRORS) == 0)
-    return TypedRows(out.drop(ROW_ID) if windows else out, checks)
+    helpers = [fits_column(s) for s in contract.fields] + ([ROW_ID] if windows else [])
+    return TypedRows(out.drop(*helpers), checks)
 
 
 def _error(condition: Column, check: Check, reason: Column | str) -> Column:
