@@ -178,13 +178,22 @@ def _error(condition: Column, check: Check, reason: Column | str) -> Column:
     return F.when(condition, F.array(error).cast(ERROR_TYPE)).otherwise(F.array().cast(ERROR_TYPE))
 
 
+WINDOW_INLINE_MAX = 10_000
+"""Up to this many unexpected rows of a window condition are flagged by an id set; more are joined."""
+
+
 def _with_window_flag(typed: DataFrame, contract: TopicContract, condition: RowCondition, flag: str) -> DataFrame:
     """Add ``flag`` for a window condition (uniqueness), computed as GX does: over its domain only.
 
-    The window runs on a narrow projection (row id and typed fields) of the rows in
-    the domain; only the unexpected rows' ids are joined back to the wide rows.
+    The window runs now (an action) on a narrow projection (row id and typed fields) of
+    the rows in its domain, so the wide rows are neither sorted by it nor shuffled.
+    Unexpected rows are usually few: their ids become an ``IN`` set; many are joined
+    back. Row ids are stable across the two plans: both read the same cached parsed rows.
     """
     domain = typed.where(~F.col(MALFORMED) & condition.domain).select(ROW_ID, *contract.field_names)
-    unexpected = domain.select(ROW_ID, condition.unexpected.alias(flag)).where(F.col(flag))
-    joined = typed.join(unexpected, ROW_ID, "left")
+    unexpected = domain.select(ROW_ID, condition.unexpected.alias(flag)).where(F.col(flag)).select(ROW_ID)
+    ids = [row[0] for row in unexpected.limit(WINDOW_INLINE_MAX + 1).collect()]
+    if len(ids) <= WINDOW_INLINE_MAX:
+        return typed.withColumn(flag, F.col(ROW_ID).isin(ids) if ids else F.lit(False))
+    joined = typed.join(unexpected.withColumn(flag, F.lit(True)), ROW_ID, "left")
     return joined.withColumn(flag, F.coalesce(F.col(flag), F.lit(False)))

@@ -211,3 +211,28 @@ def test_partial_unexpected_values_hide_pii(judged) -> None:
     assert by_rule["expect_column_value_lengths_to_equal:day"]["partial_unexpected_list"] == ["2026-7-4"]
     assert by_rule["expect_column_values_to_not_be_in_set:qty"]["partial_unexpected_list"] == ["40"]
     assert outcome.result is not None and outcome.result.statistics["evaluated_expectations"] == len(EXPECTATIONS)
+
+
+def test_window_condition_joined_when_too_many_ids(spark, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the inline limit, uniqueness flags are joined back: the same rows are flagged."""
+    from spark_jobs.semantic import typed_rows
+
+    unique_only = parse_suite(
+        json.dumps({"expectations": [e for e in EXPECTATIONS if e["type"] == "expect_column_values_to_be_unique"]}),
+        "expectations/gxrows.json",
+        CONTRACT,
+    )
+    rows = [(f"m-{k}", k, None, None, json.dumps(p), "kept") for k, p in PAYLOADS.items()]
+    df = spark.createDataFrame(rows, SCHEMA)
+    structure = with_paths(infer_payload_structure(spark, df), [f.path for f in CONTRACT.fields])
+    source = parse_payload(df, string_leaves(structure)).cache()
+    engine = SuiteEngine(spark)
+    conditions = engine.row_conditions(unique_only, build_typed_values(source, CONTRACT))
+
+    def flagged() -> set[str]:
+        out = build_typed_rows(source, CONTRACT, conditions).df
+        return {r["_idempotency_key"] for r in out.collect() if r[ERRORS]}
+
+    inline = flagged()
+    monkeypatch.setattr(typed_rows, "WINDOW_INLINE_MAX", 0)
+    assert flagged() == inline == {"k1", "k4"}  # both AB-1
