@@ -46,3 +46,7 @@ def test_demo_suite_runs_with_new_expectation_types(spark, tmp_path: Path, hash_
     assert len(judged) == len(suite["expectations"])
     assert {e["type"] for e in judged} >= new_types
     assert report.semantic.details["rows_errors"] > 0  # the generator's rule breakers are quarantined
+    # ...and only they: a suite that quarantines well-formed events (a wrong length) is a broken demo
+    assert report.semantic.details["rows_valid"] >= 0.7 * report.semantic.rows
+    for expectation in judged:
+        assert expectation.get("unexpected_percent", 0) < 20, expectation
