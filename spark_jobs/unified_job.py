@@ -322,7 +322,9 @@ def _write_semantic(
         stored_keys = semantic_write.count_stored_keys(stored)
         winners = semantic_write.select_winners(typed, stored)
     to_semantic = semantic_write.masked_semantic_rows(winners, contract, key, snapshot_range.to_inclusive, args.run_id)
-    to_errors = semantic_write.masked_error_rows(winners, contract, key, snapshot_range.to_inclusive, args.run_id)
+    to_errors = semantic_write.masked_error_rows(
+        winners, contract, key, snapshot_range.to_inclusive, args.run_id, typed_rows.errors
+    )
     properties = (
         {} if args.no_checkpoint else checkpoint_properties("semantic", snapshot_range.to_inclusive, args.run_id)
     )

@@ -30,9 +30,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Metrics GX answers from the schema alone: a condition that needs only these
-# does not depend on the rows.
-_SCHEMA_METRICS = {"table.columns", "table.column_types"}
+# Metrics a condition may depend on without its Column depending on the rows: the
+# schema, and the row count GX adds to every column-map metric's dependencies (found
+# 2026-12-04: counted as data, it sent every condition to the real rows). Per-row
+# functions (``column_values.value_length.map``) are Columns too, told by their type.
+_ROW_INDEPENDENT_METRICS = {"table.columns", "table.column_types", "table.row_count", "table.row_count.aggregate_fn"}
+_COLUMN_FUNCTION_TYPES = ("MAP_FN", "MAP_CONDITION_FN", "WINDOW_FN", "WINDOW_CONDITION_FN")
 PARTIAL_UNEXPECTED_COUNT = 5
 """Unexpected values GX's result lists per expectation (shown only if not PII)."""
 RUNTIME = {"catch_exceptions": False}
@@ -97,7 +100,7 @@ class SuiteEngine:
         needed = {edge.left.metric_name for edge in graph.edges}
         needed |= {edge.right.metric_name for edge in graph.edges if edge.right is not None}
         needed.discard(configuration.metric_name)
-        return bool(needed - _SCHEMA_METRICS)
+        return any(not self._is_column_function(name) for name in needed - _ROW_INDEPENDENT_METRICS)
 
     def domain_filter(self, domain_kwargs: dict[str, Any]) -> Column:
         """GX's domain filters as one Column (the same branches as its ``get_domain_records``)."""
@@ -144,12 +147,18 @@ class SuiteEngine:
             )
         return conditions
 
-    def _is_window(self, condition_metric: str) -> bool:
-        from great_expectations.expectations.metrics.metric_provider import MetricPartialFunctionTypes
+    def _function_type(self, metric_name: str) -> str | None:
         from great_expectations.expectations.registry import get_metric_provider
 
-        _, provider = get_metric_provider(condition_metric, self.engine)
-        return getattr(provider, "metric_fn_type", None) == MetricPartialFunctionTypes.WINDOW_CONDITION_FN
+        _, provider = get_metric_provider(metric_name, self.engine)
+        function_type = getattr(provider, "metric_fn_type", None)
+        return getattr(function_type, "name", None)
+
+    def _is_column_function(self, metric_name: str) -> bool:
+        return self._function_type(metric_name) in _COLUMN_FUNCTION_TYPES
+
+    def _is_window(self, condition_metric: str) -> bool:
+        return self._function_type(condition_metric) == "WINDOW_CONDITION_FN"
 
     def _condition_configuration(self, expectation: SuiteExpectation) -> MetricConfiguration:
         from great_expectations.validator.metric_configuration import MetricConfiguration

@@ -16,8 +16,10 @@ look says PII.
 from __future__ import annotations
 
 import logging
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import Column, DataFrame
@@ -72,23 +74,27 @@ def validate(
     aggregates: dict[str, Column] = {"_valid_rows": F.count_if(F.col(VALID))}
     aggregates.update({f"_n_{i}": F.count_if(F.col(c.flag)) for i, c in enumerate(checks)})
     computed: dict[str, MetricConfiguration] = {}  # aggregate alias -> metric it answers
+    samples: dict[str, tuple[MetricConfiguration, str, Column]] = {}  # alias -> metric, flag, aggregate
     residual: dict[MetricConfigurationID, MetricConfiguration] = {}
     for expectation, by_name in deps.items():
         flag = flags.get(expectation.rule_id) if expectation.kind == "row" else None
         for name, config in by_name.items():
             column = _metric_column(name, config, flag, well_formed, engine, contract)
+            alias = f"_m_{len(computed) + len(samples)}"
             if column is None:
                 residual[config.id] = config
-                continue
-            alias = f"_m_{len(computed)}"
-            computed[alias] = config
-            aggregates[alias] = column
+            elif name.endswith(".unexpected_values") and flag is not None:
+                samples[alias] = (config, flag, column)
+            else:
+                computed[alias] = config
+                aggregates[alias] = column
 
     row = typed.agg(*[c.alias(alias) for alias, c in aggregates.items()]).collect()[0]
     counts = {c: int(row[f"_n_{i}"]) for i, c in enumerate(checks)}
     metrics: dict[MetricConfigurationID, Any] = {}
     for alias, config in computed.items():
         metrics[config.id] = _metric_value(config, row[alias])
+    metrics.update(_unexpected_values(typed, samples, {c.flag: n for c, n in counts.items()}))
     if residual and engine is not None:
         metrics.update(engine.resolve(residual.values()))
 
@@ -142,6 +148,27 @@ def _metric_column(
         ]
         return F.array(*samples)
     return None
+
+
+def _unexpected_values(
+    typed: DataFrame, samples: dict[str, tuple[MetricConfiguration, str, Column]], flagged: dict[str, int]
+) -> dict[MetricConfigurationID, Any]:
+    """The listed unexpected values, from the rows that failed a row expectation only.
+
+    A second, small aggregate: in the counting pass, five sampling aggregates per
+    expectation over every row cost more than all the counts (4 s of 4.5 at 1M rows,
+    measured 2026-12-04); here they see only the failing rows, and expectations that
+    failed no row list nothing without a scan.
+    """
+    wanted = {alias: spec for alias, spec in samples.items() if flagged.get(spec[1])}
+    values: dict[MetricConfigurationID, Any] = {config.id: [] for config, _, _ in samples.values()}
+    if not wanted:
+        return values
+    failing = reduce(operator.or_, [F.col(flag) for flag in {flag for _, flag, _ in wanted.values()}])
+    row = typed.where(failing).agg(*[column.alias(alias) for alias, (_, _, column) in wanted.items()]).collect()[0]
+    for alias, (config, _, _) in wanted.items():
+        values[config.id] = _metric_value(config, row[alias])
+    return values
 
 
 def _metric_value(config: MetricConfiguration, value: Any) -> Any:

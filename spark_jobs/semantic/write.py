@@ -150,9 +150,14 @@ def masked_semantic_rows(
 
 
 def masked_error_rows(
-    winners: DataFrame, contract: TopicContract, key: bytes | None, raw_snapshot_id: int, run_id: str
+    winners: DataFrame,
+    contract: TopicContract,
+    key: bytes | None,
+    raw_snapshot_id: int,
+    run_id: str,
+    errors: Column,
 ) -> DataFrame:
-    """Invalid winners, and valid ones whose key errors holds (the MERGE deletes those)."""
+    """Invalid winners with their ``errors``, and valid ones whose key errors holds (the MERGE deletes those)."""
     # Quarantined text is not trusted to match its classification: a value of a
     # non-PII field that looks like PII (an email in "status") is hidden too.
     fields = [
@@ -162,7 +167,9 @@ def masked_error_rows(
         for s in contract.fields
     ]
     relevant = winners.where(~F.col(VALID) | F.col(IN_ERRORS))
-    return relevant.select(*ENVELOPE, *fields, ERRORS, *_lineage(raw_snapshot_id, run_id), VALID, IN_ERRORS)
+    return relevant.select(
+        *ENVELOPE, *fields, errors.alias(ERRORS), *_lineage(raw_snapshot_id, run_id), VALID, IN_ERRORS
+    )
 
 
 @dataclass(frozen=True)

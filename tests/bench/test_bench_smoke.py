@@ -19,6 +19,7 @@ from bench import (
     distance_to_limit,
     increment_after_runs,
     increment_vs_history,
+    suite_size,
     throughput_memory,
     unified_vs_parallel,
 )
@@ -52,6 +53,14 @@ def test_stats_and_targets() -> None:
     assert target.met(1.9, 1.5) and not target.met(2.0, 1.0) and not target.met(1.0, 1.6)
     with pytest.raises(ValueError):
         Stats.of([])
+
+
+@pytest.mark.spark
+def test_suite_size(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
+    params = suite_size.Params(rows=600, batch_rows=600)
+    result = suite_size.run_suite_size(spark, _context(tmp_path, "bsm_ssz"), params)
+    doc = _written(result, tmp_path, 600)
+    assert set(doc["details"]["durations_s_median"]) == {"2", "10"}
 
 
 @pytest.mark.spark

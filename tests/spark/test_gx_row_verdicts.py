@@ -121,7 +121,7 @@ def judged(spark):
     engine = SuiteEngine(spark)
     conditions = engine.row_conditions(suite, build_typed_values(parsed, CONTRACT))
     typed_rows = build_typed_rows(parsed, CONTRACT, conditions)
-    typed = typed_rows.df.cache()
+    typed = typed_rows.with_errors().cache()
     outcome = validate(typed, typed_rows.checks, suite, CONTRACT, engine)
     return suite, typed, outcome
 
@@ -230,9 +230,28 @@ def test_window_condition_joined_when_too_many_ids(spark, monkeypatch: pytest.Mo
     conditions = engine.row_conditions(unique_only, build_typed_values(source, CONTRACT))
 
     def flagged() -> set[str]:
-        out = build_typed_rows(source, CONTRACT, conditions).df
+        out = build_typed_rows(source, CONTRACT, conditions).with_errors()
         return {r["_idempotency_key"] for r in out.collect() if r[ERRORS]}
 
     inline = flagged()
     monkeypatch.setattr(typed_rows, "WINDOW_INLINE_MAX", 0)
     assert flagged() == inline == {"k1", "k4"}  # both AB-1
+
+
+def test_conditions_need_the_rows_only_when_gx_needs_their_statistics(spark) -> None:
+    """Resolved on an empty batch unless GX's condition needs column statistics (z-score)."""
+    suite = parse_suite(
+        json.dumps({"name": "gxrows", "expectations": EXPECTATIONS}), "expectations/gxrows.json", CONTRACT
+    )
+    rows = [(f"m-{k}", k, None, None, json.dumps(p), "kept") for k, p in PAYLOADS.items()]
+    df = spark.createDataFrame(rows, SCHEMA)
+    structure = with_paths(infer_payload_structure(spark, df), [f.path for f in CONTRACT.fields])
+    typed_values = build_typed_values(parse_payload(df, string_leaves(structure)), CONTRACT)
+    engine = SuiteEngine(spark)
+    engine.load(spark.createDataFrame([], typed_values.schema))
+    on_rows = {
+        e.type
+        for e in suite.of_kind("row")
+        if engine.depends_on_rows(engine._condition_configuration(e))  # noqa: SLF001
+    }
+    assert on_rows == {"expect_column_value_z_scores_to_be_less_than"}

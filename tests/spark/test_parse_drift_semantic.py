@@ -107,7 +107,7 @@ def test_every_row_is_valid_or_has_reasons(parsed) -> None:
     df, _ = parsed
     engine = SuiteEngine(df.sparkSession)
     typed_rows = build_typed_rows(df, CONTRACT, engine.row_conditions(SUITE, build_typed_values(df, CONTRACT)))
-    typed = typed_rows.df
+    typed = typed_rows.with_errors()
     result = {r["_idempotency_key"]: r for r in typed.collect()}
     reasons = {k: sorted(f"{e.rule}:{e.column}" for e in r[ERRORS]) for k, r in result.items()}
     assert result["k1"][VALID] and reasons["k1"] == []
@@ -134,6 +134,6 @@ def test_cast_reasons_never_echo_pii(spark) -> None:
         SCHEMA,
     )
     structure = infer_payload_structure(spark, df)
-    typed = build_typed_rows(parse_payload(df, string_leaves(structure)), contract, []).df.first()
+    typed = build_typed_rows(parse_payload(df, string_leaves(structure)), contract, []).with_errors().first()
     assert typed is not None
     assert "4111" not in json.dumps([e.asDict() for e in typed[ERRORS]])
