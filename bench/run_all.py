@@ -30,6 +30,7 @@ from bench.common import (
 BENCHMARKS = (
     "unified_vs_parallel",
     "distance_to_limit",
+    "suite_size",
     "increment_vs_history",
     "increment_after_runs",
     "dag_parse_scaling",

@@ -249,9 +249,5 @@ def test_conditions_need_the_rows_only_when_gx_needs_their_statistics(spark) -> 
     typed_values = build_typed_values(parse_payload(df, string_leaves(structure)), CONTRACT)
     engine = SuiteEngine(spark)
     engine.load(spark.createDataFrame([], typed_values.schema))
-    on_rows = {
-        e.type
-        for e in suite.of_kind("row")
-        if engine.depends_on_rows(engine._condition_configuration(e))  # noqa: SLF001
-    }
+    on_rows = {e.type for e in suite.of_kind("row") if engine.depends_on_rows(engine._condition_configuration(e))}
     assert on_rows == {"expect_column_value_z_scores_to_be_less_than"}
