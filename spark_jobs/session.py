@@ -65,6 +65,16 @@ def catalog_conf(catalog_type: CatalogType, warehouse: str) -> dict[str, str]:
     return conf
 
 
+JOB_SQL_CONF = {
+    # The job caches the parsed increment and the typed rows once each and reads them
+    # several times. Building Spark's in-memory column batches with compression took
+    # twice as long (typed rows at 1M: 8 s vs 4 s; parsed rows 20 s vs 12 s, first run),
+    # and saved no memory on these rows (parsed: 257 MB either way), measured 2026-12-04.
+    "spark.sql.inMemoryColumnarStorage.compressed": "false",
+}
+"""SQL confs the job's plans are tuned for; set on the session in every runtime."""
+
+
 def local_conf() -> dict[str, str]:
     """Spark confs of a local run (laptop, CI, Airflow ``runtime: local``); env overrides.
 
@@ -110,5 +120,7 @@ def build_session(
         for key, value in local_conf().items():
             builder = builder.config(key, value)
     session = builder.getOrCreate()
+    for key, value in JOB_SQL_CONF.items():
+        session.conf.set(key, value)
     session.sparkContext.setLogLevel(os.environ.get("SPARK_LOG_LEVEL", "ERROR"))
     return session

@@ -26,7 +26,14 @@ from spark_jobs.config.job_args import JobArgs, parse_args
 from spark_jobs.config.storage import write_text
 from spark_jobs.config.suite import TopicSuite, load_suite
 from spark_jobs.curated import write as curated_write
-from spark_jobs.dedup.deduplicate import DEDUP_STATUS, KEPT, count_by_status, label_duplicates, rows_to_process
+from spark_jobs.dedup.deduplicate import (
+    DEDUP_STATUS,
+    KEPT,
+    PROCESSED,
+    count_by_status,
+    label_duplicates,
+    rows_to_process,
+)
 from spark_jobs.drift.detect import detect_drift
 from spark_jobs.exceptions import (
     ContractError,
@@ -153,18 +160,32 @@ def _read_dedup_parse(
     cached: list[DataFrame],
 ) -> tuple[DataFrame, T.StructType]:
     with report.timed("read"):
-        # Not persisted: the stats read one column, the dedup below reads raw in full
-        # (and its ids once more for the look-back semi join). Caching raw as well
-        # would hold the increment twice in the heap: 5M rows failed in a 4g driver.
+        # Not persisted: the stats read one column, the structure and the labels read
+        # raw once each (and its ids once more for the look-back semi join). Caching raw
+        # as well would hold the increment twice in the heap: 5M rows failed in a 4g driver.
         raw = read_increment(spark, tables.raw, snapshot_range)
         stats = raw.agg(F.count(F.lit(1)).alias("rows"), F.min("ingest_ts").alias("earliest")).collect()[0]
         report.raw["rows_read"] = int(stats["rows"])
+    with report.timed("structure"):
+        # The structure of every payload of the increment, its duplicates included (a
+        # retry repeats its original), so that the labelled rows are parsed as they are
+        # labelled, in one pass, and cached once.
+        structure = infer_payload_structure(spark, raw)
+        if config.contract is not None:
+            structure = with_paths(structure, [f.path for f in config.contract.fields])
     with report.timed("dedup"):
         lookback = config.contract.message_id_lookback_days if config.contract else 7
         consumed = consumed_message_ids(spark, tables.raw, snapshot_range, stats["earliest"], lookback, raw)
-        labelled = label_duplicates(raw, consumed).persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(labelled)
-        counts = count_by_status(labelled)
+        labelled = label_duplicates(raw, consumed)
+        status = F.col(DEDUP_STATUS)
+        parsed_all = parse_payload(
+            labelled,
+            string_leaves(structure),
+            parse_where=status.isin(*PROCESSED),
+            keep_payload=status == "missing_key",  # the errors table keys them by a digest of it
+        ).persist(StorageLevel.MEMORY_AND_DISK)
+        cached.append(parsed_all)
+        counts = count_by_status(parsed_all)  # the one pass: labels, parse, cache
         report.dedup = {
             "network_duplicates": counts["network_duplicate"],
             "already_consumed": counts["already_consumed"],
@@ -172,15 +193,7 @@ def _read_dedup_parse(
             "missing_keys": counts["missing_key"],
             "rows_out": counts[KEPT],
         }
-    with report.timed("parse"):
-        rows = rows_to_process(labelled)
-        structure = infer_payload_structure(spark, rows)
-        if config.contract is not None:
-            structure = with_paths(structure, [f.path for f in config.contract.fields])
-        parsed = parse_payload(rows, string_leaves(structure)).persist(StorageLevel.MEMORY_AND_DISK)
-        cached.append(parsed)
-        parsed.count()  # materialise now, so the labelled rows can leave the cache
-        labelled.unpersist()
+        parsed = rows_to_process(parsed_all)
     return parsed, structure
 
 

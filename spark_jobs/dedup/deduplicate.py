@@ -76,6 +76,10 @@ def count_by_status(labelled: DataFrame) -> dict[str, int]:
     return counts
 
 
+PROCESSED = (KEPT, "missing_key")
+"""Statuses of the rows that go on: kept rows, and keyless rows (to be quarantined)."""
+
+
 def rows_to_process(labelled: DataFrame) -> DataFrame:
     """The rows that go on: kept rows, and keyless rows (to be quarantined)."""
-    return labelled.where(F.col(DEDUP_STATUS).isin(KEPT, "missing_key"))
+    return labelled.where(F.col(DEDUP_STATUS).isin(*PROCESSED))

@@ -74,16 +74,12 @@ def new_field_paths(structure: T.StructType, contract: TopicContract) -> list[Pa
 SAMPLE_LENGTH = 80
 
 
-def _sample(value: Column) -> Column:
-    """A value's first characters, unscrubbed: see ``_scrubbed``."""
-    return F.substring(value, 1, SAMPLE_LENGTH)
-
-
 def _scrubbed(name: str) -> Column:
-    """An aggregated sample, replaced if it looks like PII.
+    """An aggregated sample: its first characters, replaced if they look like PII.
 
-    Applied to the one-row aggregate, not inside it: in the aggregate the regex would
-    run on every row of the increment, here once per sample.
+    Applied to the one-row aggregate, not inside it: in the aggregate the substring
+    and the regex would run on every row of the increment (1 s of 4 at 1M rows,
+    measured 2026-12-04), here once per sample.
     """
     return shown_unless_pii(F.col(name), SAMPLE_LENGTH, PII_SAMPLE).alias(name)
 
@@ -96,13 +92,13 @@ def detect_drift(parsed: DataFrame, structure: T.StructType, contract: TopicCont
     for i, path in enumerate(new_paths):
         value = value_at(path)
         aggregates.append(F.count(value).alias(f"n{i}"))
-        aggregates.append(F.first(_sample(value), ignorenulls=True).alias(f"ns{i}"))
+        aggregates.append(F.first(value, ignorenulls=True).alias(f"ns{i}"))
     for i, spec in enumerate(contract.fields):
         text = value_at(spec.path)
         result = cast_text(text, spec)
         aggregates.append(F.sum((well_formed & text.isNull()).cast("long")).alias(f"m{i}"))
         aggregates.append(F.sum((~result.fits).cast("long")).alias(f"t{i}"))
-        sample = F.lit(PII_SAMPLE) if spec.pii != "none" else _sample(text)
+        sample = F.lit(PII_SAMPLE) if spec.pii != "none" else text
         aggregates.append(F.first(F.when(~result.fits, sample), ignorenulls=True).alias(f"ts{i}"))
     totals = parsed.agg(*aggregates)
     samples = {f"ns{i}" for i in range(len(new_paths))} | {f"ts{i}" for i in range(len(contract.fields))}

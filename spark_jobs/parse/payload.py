@@ -20,6 +20,7 @@ from pyspark.sql import types as T
 
 PARSED = "_p"
 CORRUPT = "_corrupt"
+MALFORMED = "_malformed"
 Path = tuple[str, ...]
 
 
@@ -85,16 +86,37 @@ def _add_path(schema: T.StructType, path: Path) -> T.StructType:
     return T.StructType([updated if f.name == head else f for f in schema.fields])
 
 
-def parse_payload(df: DataFrame, structure: T.StructType) -> DataFrame:
-    """Add ``_p`` (the parsed payload) and ``_corrupt`` (payload text if not an object)."""
+def parse_payload(
+    df: DataFrame,
+    structure: T.StructType,
+    *,
+    parse_where: Column | None = None,
+    keep_payload: Column | None = None,
+) -> DataFrame:
+    """Add ``_p`` (the parsed payload), ``_corrupt`` (payload text if not an object) and
+    ``_malformed``.
+
+    Only rows where ``parse_where`` holds are parsed; the others get null ``_p`` and
+    ``_malformed``, and lose their payload. Once parsed, the payload text is kept only
+    for malformed rows (curated shows it) and where ``keep_payload`` holds: the parsed
+    rows are cached, and the text would double their size.
+    """
     schema = T.StructType([*structure.fields, T.StructField(CORRUPT, T.StringType())])
     parsed = F.from_json("payload", schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"})
-    return df.withColumn(PARSED, parsed).withColumn(CORRUPT, F.col(f"{PARSED}.{CORRUPT}"))
+    malformed = F.col("payload").isNull() | F.col(PARSED).isNull() | F.col(CORRUPT).isNotNull()
+    if parse_where is not None:
+        parsed, malformed = F.when(parse_where, parsed), F.when(parse_where, malformed)
+    out = df.withColumn(PARSED, parsed).withColumn(CORRUPT, F.col(f"{PARSED}.{CORRUPT}"))
+    out = out.withColumn(MALFORMED, malformed)
+    if keep_payload is None and parse_where is None:
+        return out
+    keep = F.col(MALFORMED) if keep_payload is None else F.col(MALFORMED) | keep_payload
+    return out.withColumn("payload", F.when(keep, F.col("payload")))
 
 
 def is_malformed() -> Column:
     """Payload null, empty, not JSON, or not a JSON object (after ``parse_payload``)."""
-    return F.col("payload").isNull() | F.col(PARSED).isNull() | F.col(CORRUPT).isNotNull()
+    return F.col(MALFORMED)
 
 
 def leaf_paths(schema: T.StructType, prefix: Path = ()) -> list[Path]:

@@ -26,13 +26,12 @@ from pyspark.sql import types as T
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.dedup.deduplicate import DEDUP_STATUS
 from spark_jobs.parse.casts import cast_text
-from spark_jobs.parse.payload import is_malformed, value_at
+from spark_jobs.parse.payload import MALFORMED, is_malformed, value_at
 from spark_jobs.semantic.gx_engine import RowCondition
 from spark_jobs.semantic.pii import shown_unless_pii
 
 ERRORS = "_errors"
 VALID = "_valid"
-MALFORMED = "_malformed"
 ROW_ID = "_row"
 ERROR_TYPE = T.ArrayType(
     T.StructType(
