@@ -52,7 +52,7 @@ TEMPLATE_TOPIC = "orders"
 SEED = 7
 BENCH_HASH_KEY = "bench-only-hmac-key-not-a-secret"
 """Used when ``PII_HASH_KEY`` is unset: the benchmarks hash PII like production does."""
-STEP_ORDER = ("plan", "read", "dedup", "parse", "drift", "curated", "semantic", "total")
+STEP_ORDER = ("plan", "read", "structure", "dedup", "drift", "curated", "semantic", "total")
 """Keys of the job's ``durations_s``, in pipeline order."""
 
 log = logging.getLogger("bench")
@@ -498,6 +498,54 @@ def run_job(spark: SparkSession, topic: BenchTopic, run_id: str, **changes: Any)
         raise BenchmarkError(f"topic {topic.topic}: run {run_id} ended {report.outcome}: {report.reason}")
     log.info("%s: run %s %.1f s, %s rows read", topic.topic, run_id, elapsed[0], report.raw.get("rows_read"))
     return JobRun(elapsed[0], report)
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """One run of the job as its own ``spark-submit`` process: wall time and its run report."""
+
+    wall_s: float
+    report: dict[str, Any]
+
+
+def run_job_process(ctx: BenchContext, topic: BenchTopic, run_id: str, *extra: str) -> ProcessRun:
+    """The job as its own ``spark-submit`` process on the benchmark's warehouse, as an EMR
+    Serverless job run is: it pays its own JVM start, imports and warm-up. Anything but
+    FULL_SUCCESS raises."""
+    import subprocess
+
+    from spark_jobs.local_submit import spark_submit_command
+
+    if ctx.warehouse is None:
+        raise BenchmarkError("process runs need the benchmark's warehouse path (BenchContext.warehouse)")
+    report_path = ctx.work_dir / f"{run_id}.report.json"
+    job_args = [
+        "--topic",
+        topic.topic,
+        "--warehouse",
+        ctx.warehouse,
+        "--contracts-dir",
+        topic.contracts_dir,
+        "--expectations-dir",
+        topic.expectations_dir,
+        "--run-id",
+        run_id,
+        "--run-report",
+        str(report_path),
+        *extra,
+    ]
+    argv, env = spark_submit_command(job_args, extra_conf={"spark.ui.showConsoleProgress": "false"})
+    with stopwatch() as elapsed:
+        done = subprocess.run(argv, env=env, check=False, capture_output=True, text=True)
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    if done.returncode != 0 or report.get("outcome") != "FULL_SUCCESS":
+        tail = "\n".join((done.stderr or "").splitlines()[-15:])
+        raise BenchmarkError(
+            f"topic {topic.topic}: process run {run_id} exited {done.returncode}, outcome "
+            f"{report.get('outcome')}: {report.get('reason')}\n{tail}"
+        )
+    log.info("%s: process run %s %.1f s", topic.topic, run_id, elapsed[0])
+    return ProcessRun(elapsed[0], report)
 
 
 WARMUP_ROWS: dict[Sizes, int] = {"small": 1_000, "full": 100_000}

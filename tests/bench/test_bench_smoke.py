@@ -8,6 +8,7 @@ issue asks for. The figures themselves mean nothing at these sizes.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,14 +66,18 @@ def test_suite_size(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
 
 @pytest.mark.spark
 @pytest.mark.slow
-def test_unified_vs_parallel(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
+def test_unified_vs_parallel(spark: SparkSession, hash_key: str, tmp_path: Path, warehouse: Path) -> None:
     params = unified_vs_parallel.Params(rows=600, batch_rows=300)
-    result = unified_vs_parallel.run_unified_vs_parallel(spark, _context(tmp_path, "bsm_uvp"), params)
+    ctx = replace(_context(tmp_path, "bsm_uvp"), warehouse=str(warehouse))
+    result = unified_vs_parallel.run_unified_vs_parallel(spark, ctx, params)
     doc = _written(result, tmp_path, 600)
     assert doc["details"]["outputs_match"] is True
     profiles = doc["details"]["durations_s_median"]
     for design in ("curated_only", "semantic_only"):  # each old job did its own shared steps
-        assert {"read", "dedup", "parse", "drift"} <= set(profiles[design])
+        assert {"read", "structure", "dedup", "drift"} <= set(profiles[design])
+    process = doc["details"]["process"]  # the same designs as spark-submit processes
+    assert process["ratio"]["median"] > 0 and len(process["unified_wall_s"]["samples"]) == 1
+    assert set(process["job_total_s_median"]) == {"unified", "curated_only", "semantic_only"}
 
 
 @pytest.mark.spark
@@ -83,6 +88,8 @@ def test_distance_to_limit(spark: SparkSession, hash_key: str, tmp_path: Path) -
     doc = _written(result, tmp_path, 600)
     assert {"read", "dedup", "curated", "semantic"} <= set(doc["details"]["unified_durations_s_median"])
     assert {"read", "write_1", "write_2"} <= set(doc["details"]["bare_durations_s_median"])
+    assert {"read_parse", "write_1", "write_2"} <= set(doc["details"]["parsing_copy_durations_s_median"])
+    assert doc["details"]["unified_vs_parsing_copy"]["median"] > 0
 
 
 @pytest.mark.spark
