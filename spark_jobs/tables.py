@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from spark_jobs.config.contract import TOPIC_NAME
 from spark_jobs.exceptions import JobArgumentError
+
+if TYPE_CHECKING:  # the module is imported before Spark starts (argument checks)
+    from pyspark.sql import Column
 
 RAW_COLUMNS = ("message_id", "idempotency_key", "event_ts", "ingest_ts", "payload")
 
@@ -20,6 +24,21 @@ OUTPUT_TABLE_PROPERTIES = ", ".join(
         "write.delete.mode": "merge-on-read",
     }.items()
 )
+
+
+OUTPUT_BUCKETS = 16
+OUTPUT_PARTITIONING = f"PARTITIONED BY (bucket({OUTPUT_BUCKETS}, `_idempotency_key`))"
+"""How curated, semantic and errors are partitioned: by key, so an upsert touches few files."""
+
+
+def output_bucket(key: Column) -> Column:
+    """The output tables' bucket of ``key``: Iceberg's own bucket transform, so rows laid
+    out by it arrive at the writers already grouped the way the tables store them."""
+    from pyspark.sql import functions as F
+
+    from spark_jobs.session import CATALOG
+
+    return F.call_function(f"{CATALOG}.system.bucket", F.lit(OUTPUT_BUCKETS), key)
 
 
 def quote(identifier: str) -> str:

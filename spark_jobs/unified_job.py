@@ -61,7 +61,7 @@ from spark_jobs.semantic.gx_engine import SuiteEngine
 from spark_jobs.semantic.typed_rows import build_typed_rows, build_typed_values
 from spark_jobs.semantic.validation_pass import validate
 from spark_jobs.session import build_session
-from spark_jobs.tables import TopicTables
+from spark_jobs.tables import TopicTables, output_bucket
 
 log = logging.getLogger("unified_job")
 
@@ -176,7 +176,7 @@ def _read_dedup_parse(
     with report.timed("dedup"):
         lookback = config.contract.message_id_lookback_days if config.contract else 7
         consumed = consumed_message_ids(spark, tables.raw, snapshot_range, stats["earliest"], lookback, raw)
-        labelled = label_duplicates(raw, consumed)
+        labelled = label_duplicates(raw, consumed, layout=output_bucket(F.col("idempotency_key")))
         status = F.col(DEDUP_STATUS)
         parsed_all = parse_payload(
             labelled,
@@ -333,7 +333,7 @@ def _write_semantic(
         stored = stored.persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(stored)
         stored_keys = semantic_write.count_stored_keys(stored)
-        winners = semantic_write.select_winners(typed, stored)
+        winners, laid_out = semantic_write.select_winners(typed, stored, stored_keys)
     to_semantic = semantic_write.masked_semantic_rows(winners, contract, key, snapshot_range.to_inclusive, args.run_id)
     to_errors = semantic_write.masked_error_rows(
         winners, contract, key, snapshot_range.to_inclusive, args.run_id, typed_rows.errors
@@ -344,7 +344,7 @@ def _write_semantic(
     maybe_fail("before_semantic_write")
     with report.timed("semantic.merges"):
         semantic_write.upsert_semantic(
-            spark, pinned_semantic, pinned_errors, to_semantic, to_errors, contract, stored_keys, properties
+            spark, pinned_semantic, pinned_errors, to_semantic, to_errors, contract, stored_keys, properties, laid_out
         )
 
 

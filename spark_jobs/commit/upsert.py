@@ -119,9 +119,29 @@ def conform(spark: SparkSession, table: str, rows: DataFrame) -> DataFrame:
     )
 
 
-def append_validated(spark: SparkSession, pinned: PinnedTable, rows: DataFrame) -> None:
-    """Append ``rows``; fails if another writer added data to the table since the pin."""
+def join_stored(rows: DataFrame, stored: DataFrame, key: str, stored_count: int) -> tuple[DataFrame, bool]:
+    """``rows`` left-joined with a lookup of what the table holds for their keys.
+
+    The lookup is broadcast when small, so the rows keep their partitions, and with them
+    the layout they were given upstream (``dedup``: by the outputs' bucket). Returns the
+    joined rows and whether they kept it.
+    """
+    if stored_count <= BROADCAST_MAX_ROWS:
+        return rows.join(F.broadcast(stored), key, "left"), True
+    return rows.join(stored, key, "left"), False
+
+
+def append_validated(spark: SparkSession, pinned: PinnedTable, rows: DataFrame, laid_out: bool = False) -> None:
+    """Append ``rows``; fails if another writer added data to the table since the pin.
+
+    ``laid_out``: the rows' partitions already group them by the table's buckets, so
+    they are written as they are (a writer per bucket a partition holds) instead of
+    being shuffled into that grouping first. A write of 1M curated rows took 4.6 s
+    instead of 6.3 (measured 2026-12-04).
+    """
     writer = conform(spark, pinned.name, rows).writeTo(pinned.name).option("isolation-level", "serializable")
+    if laid_out:
+        writer = writer.option("distribution-mode", "none").option("fanout-enabled", "true")
     if pinned.snapshot_id is not None:
         writer = writer.option("validate-from-snapshot-id", str(pinned.snapshot_id))
     writer.overwrite(F.lit(False))  # deletes nothing; unlike append() it validates
@@ -136,16 +156,18 @@ def upsert_split(
     merge_matched_sql: str,
     properties: Mapping[str, str],
     columns: Sequence[str],
+    laid_out: bool = False,
 ) -> None:
     """Append ``new_rows`` (validated from the pin), then MERGE ``existing_rows``.
 
     ``merge_matched_sql`` has matched clauses only (see ``merge_sql(insert=False)``);
-    ``existing_count`` decides whether a MERGE runs and whether its source is broadcast.
+    ``existing_count`` decides whether a MERGE runs and whether its source is broadcast;
+    ``laid_out``: see ``append_validated``.
     """
     if existing_count == 0:
-        run_with_commit_properties(spark, properties, lambda: append_validated(spark, pinned, new_rows))
+        run_with_commit_properties(spark, properties, lambda: append_validated(spark, pinned, new_rows, laid_out))
         return
-    append_validated(spark, pinned, new_rows)
+    append_validated(spark, pinned, new_rows, laid_out)
     source = existing_rows.select(*[F.col(f"`{c}`") for c in columns])
     with broadcast_merge_source(spark, source, existing_count) as merge_source:
         merge_with_checkpoint(spark, merge_source, merge_matched_sql, properties)

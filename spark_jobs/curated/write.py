@@ -9,11 +9,11 @@ from pyspark.sql import functions as F
 
 from spark_jobs.commit.add_columns import add_columns_planned
 from spark_jobs.commit.merge import merge_sql, version_at_least
-from spark_jobs.commit.upsert import PinnedTable, keys_to_probe, upsert_split
+from spark_jobs.commit.upsert import PinnedTable, join_stored, keys_to_probe, upsert_split
 from spark_jobs.curated.column_names import Path, assign_names, path_comment, path_from_comment
 from spark_jobs.curated.flatten import KEY, LINEAGE_COLUMNS, LINEAGE_NAMES, flatten_to_strings
 from spark_jobs.read.snapshots import table_exists
-from spark_jobs.tables import OUTPUT_TABLE_PROPERTIES, quote, sql_string
+from spark_jobs.tables import OUTPUT_PARTITIONING, OUTPUT_TABLE_PROPERTIES, quote, sql_string
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def ensure_table(spark: SparkSession, table: str) -> None:
     columns = ", ".join(f"{quote(n)} {t}" for n, t in LINEAGE_COLUMNS)
     spark.sql(
         f"CREATE TABLE IF NOT EXISTS {table} ({columns}) USING iceberg "
-        f"PARTITIONED BY (bucket(16, `_idempotency_key`)) TBLPROPERTIES ({OUTPUT_TABLE_PROPERTIES})"
+        f"{OUTPUT_PARTITIONING} TBLPROPERTIES ({OUTPUT_TABLE_PROPERTIES})"
     )
 
 
@@ -107,8 +107,8 @@ def upsert_curated(
 
     New keys are appended, known keys MERGEd (``commit/upsert.py``).
     """
-    flagged = rows.join(stored, KEY, "left")
+    flagged, laid_out = join_stored(rows, stored, KEY, stored_count)
     new_rows = flagged.where(F.col(IN_CURATED).isNull()).drop(IN_CURATED)
     existing_rows = flagged.where(F.col(IN_CURATED)).drop(IN_CURATED)
     sql = merge_sql(pinned.name, columns, when_matched=version_at_least("s", "t"), insert=False)
-    upsert_split(spark, pinned, new_rows, existing_rows, stored_count, sql, properties, columns)
+    upsert_split(spark, pinned, new_rows, existing_rows, stored_count, sql, properties, columns, laid_out)

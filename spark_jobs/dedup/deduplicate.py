@@ -34,8 +34,17 @@ def _blank(column: str) -> Column:
     return F.col(column).isNull() | (F.trim(F.col(column)) == "")
 
 
-def label_duplicates(raw: DataFrame, consumed_ids: DataFrame | None) -> DataFrame:
-    """Add ``_dedup_status`` (one of STATUSES) to every raw row."""
+LAYOUT = "_layout"
+
+
+def label_duplicates(raw: DataFrame, consumed_ids: DataFrame | None, layout: Column | None = None) -> DataFrame:
+    """Add ``_dedup_status`` (one of STATUSES) to every raw row.
+
+    ``layout``, a function of ``idempotency_key``, decides how the labelled rows are
+    spread over partitions: the window over each key shuffles them anyway, so it can
+    shuffle them by ``layout`` (a key's rows still meet in one partition) and leave them
+    grouped as the writes downstream want them, sparing each write a shuffle of its own.
+    """
     df = raw
     if consumed_ids is not None:
         marked = consumed_ids.select(F.col("message_id"), F.lit(True).alias("_consumed"))
@@ -51,7 +60,11 @@ def label_duplicates(raw: DataFrame, consumed_ids: DataFrame | None) -> DataFram
     )
     df = df.withColumn("_arrival_rank", F.row_number().over(first_arrival))
     eligible = ~missing_key & F.col("_consumed").isNull() & (F.col("_arrival_rank") == 1)
-    latest_version = Window.partitionBy("idempotency_key").orderBy(
+    by_key: list[str] = ["idempotency_key"]
+    if layout is not None:
+        df = df.withColumn(LAYOUT, layout).repartition(LAYOUT)
+        by_key = [LAYOUT, "idempotency_key"]  # satisfied by the layout's partitioning: no second shuffle
+    latest_version = Window.partitionBy(*by_key).orderBy(
         eligible.desc(),  # eligible rows first, so rank 1 is the latest eligible version
         F.col("event_ts").desc_nulls_last(),
         F.col("ingest_ts").desc_nulls_last(),
@@ -65,7 +78,7 @@ def label_duplicates(raw: DataFrame, consumed_ids: DataFrame | None) -> DataFram
         .when(F.col("_version_rank") > 1, "superseded")
         .otherwise(KEPT)
     )
-    return df.withColumn(DEDUP_STATUS, status).drop("_consumed", "_arrival_rank", "_version_rank")
+    return df.withColumn(DEDUP_STATUS, status).drop("_consumed", "_arrival_rank", "_version_rank", LAYOUT)
 
 
 def count_by_status(labelled: DataFrame) -> dict[str, int]:

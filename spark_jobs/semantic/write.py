@@ -18,13 +18,13 @@ from pyspark.sql import functions as F
 
 from spark_jobs.commit.add_columns import add_columns_planned
 from spark_jobs.commit.merge import merge_sql
-from spark_jobs.commit.upsert import PinnedTable, keys_to_probe, upsert_split
+from spark_jobs.commit.upsert import PinnedTable, join_stored, keys_to_probe, upsert_split
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.faults import maybe_fail
 from spark_jobs.read.snapshots import table_exists
 from spark_jobs.semantic.pii import mask, unless_looks_like_pii
 from spark_jobs.semantic.typed_rows import ERRORS, VALID, text_column
-from spark_jobs.tables import OUTPUT_TABLE_PROPERTIES, quote
+from spark_jobs.tables import OUTPUT_PARTITIONING, OUTPUT_TABLE_PROPERTIES, quote
 
 ENVELOPE = ("_idempotency_key", "_message_id", "_event_ts", "_ingest_ts")
 ENVELOPE_DDL = "`_idempotency_key` STRING, `_message_id` STRING, `_event_ts` TIMESTAMP, `_ingest_ts` TIMESTAMP"
@@ -64,7 +64,7 @@ def ensure_tables(spark: SparkSession, semantic: str, errors: str, contract: Top
         if not table_exists(spark, table):
             spark.sql(
                 f"CREATE TABLE IF NOT EXISTS {table} ({ENVELOPE_DDL}, {columns}, {LINEAGE_DDL}) USING iceberg "
-                f"PARTITIONED BY (bucket(16, `_idempotency_key`)) TBLPROPERTIES ({OUTPUT_TABLE_PROPERTIES})"
+                f"{OUTPUT_PARTITIONING} TBLPROPERTIES ({OUTPUT_TABLE_PROPERTIES})"
             )
     _add_new_contract_fields(spark, semantic, errors, contract)
 
@@ -128,16 +128,36 @@ def stored_versions(
     )
 
 
-def select_winners(typed: DataFrame, stored: DataFrame) -> DataFrame:
+@dataclass(frozen=True)
+class StoredKeys:
+    """How many of the increment's keys each table held at its pinned snapshot."""
+
+    in_semantic: int
+    in_errors: int
+    keys: int  # of the increment stored in either table
+
+
+def count_stored_keys(stored: DataFrame) -> StoredKeys:
+    row = stored.agg(
+        F.count(F.when(F.col(IN_SEMANTIC), 1)).alias("semantic"),
+        F.count(F.when(F.col(IN_ERRORS), 1)).alias("errors"),
+        F.count(F.lit(1)).alias("keys"),
+    ).first()
+    return StoredKeys(int(row["semantic"]), int(row["errors"]), int(row["keys"])) if row else StoredKeys(0, 0, 0)
+
+
+def select_winners(typed: DataFrame, stored: DataFrame, stored_keys: StoredKeys) -> tuple[DataFrame, bool]:
     """Rows of the increment at least as new as the key's stored version, with where
-    the key is stored now (``_in_semantic``, ``_in_errors``)."""
-    return (
-        typed.join(stored, "_idempotency_key", "left")
-        .where(F.col("_stored_version").isNull() | (_version() >= F.col("_stored_version")))
+    the key is stored now (``_in_semantic``, ``_in_errors``), and whether they kept the
+    increment's layout (``upsert.join_stored``)."""
+    joined, laid_out = join_stored(typed, stored, "_idempotency_key", stored_keys.keys)
+    winners = (
+        joined.where(F.col("_stored_version").isNull() | (_version() >= F.col("_stored_version")))
         .drop("_stored_version")
         .withColumn(IN_SEMANTIC, F.coalesce(F.col(IN_SEMANTIC), F.lit(False)))
         .withColumn(IN_ERRORS, F.coalesce(F.col(IN_ERRORS), F.lit(False)))
     )
+    return winners, laid_out
 
 
 def masked_semantic_rows(
@@ -172,21 +192,6 @@ def masked_error_rows(
     )
 
 
-@dataclass(frozen=True)
-class StoredKeys:
-    """How many of the increment's keys each table held at its pinned snapshot."""
-
-    in_semantic: int
-    in_errors: int
-
-
-def count_stored_keys(stored: DataFrame) -> StoredKeys:
-    row = stored.agg(
-        F.count(F.when(F.col(IN_SEMANTIC), 1)).alias("semantic"), F.count(F.when(F.col(IN_ERRORS), 1)).alias("errors")
-    ).first()
-    return StoredKeys(int(row["semantic"]), int(row["errors"])) if row else StoredKeys(0, 0)
-
-
 def upsert_semantic(
     spark: SparkSession,
     semantic: PinnedTable,
@@ -196,11 +201,13 @@ def upsert_semantic(
     contract: TopicContract,
     stored: StoredKeys,
     properties: dict[str, str],
+    laid_out: bool = False,
 ) -> None:
     """Errors first, then semantic with the checkpoint (see module docstring).
 
-    Per table: rows whose key it did not hold are appended, the others MERGEd
-    (updated, or deleted when the row now belongs to the other table).
+    Per table: rows whose key it did not hold are appended (``laid_out``: see
+    ``upsert.append_validated``), the others MERGEd (updated, or deleted when the row
+    now belongs to the other table).
     """
     errors_sql = merge_sql(
         errors.name,
@@ -212,7 +219,7 @@ def upsert_semantic(
     new_errors = error_rows.where(~F.col(IN_ERRORS))  # all invalid (see masked_error_rows)
     existing_errors = error_rows.where(F.col(IN_ERRORS))
     columns = [*errors_columns(contract), VALID]
-    upsert_split(spark, errors, new_errors, existing_errors, stored.in_errors, errors_sql, {}, columns)
+    upsert_split(spark, errors, new_errors, existing_errors, stored.in_errors, errors_sql, {}, columns, laid_out)
     maybe_fail("between_errors_and_semantic_merge")
     semantic_sql = merge_sql(
         semantic.name,
@@ -225,5 +232,13 @@ def upsert_semantic(
     existing_semantic = semantic_rows.where(F.col(IN_SEMANTIC))
     columns = [*semantic_columns(contract), VALID]
     upsert_split(
-        spark, semantic, new_semantic, existing_semantic, stored.in_semantic, semantic_sql, properties, columns
+        spark,
+        semantic,
+        new_semantic,
+        existing_semantic,
+        stored.in_semantic,
+        semantic_sql,
+        properties,
+        columns,
+        laid_out,
     )
