@@ -35,6 +35,7 @@ BENCHMARKS = (
     "increment_after_runs",
     "dag_parse_scaling",
     "throughput_memory",
+    "wide_payload",
 )
 """Module ``bench.<name>`` writes ``<name>.json``; cheap and most-asked-for first."""
 SPARK_FREE = {"dag_parse_scaling"}

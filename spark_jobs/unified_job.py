@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
 from spark_jobs.commit.checkpoints import Checkpoints, Layer, checkpoint_properties, read_checkpoint
 from spark_jobs.commit.upsert import pin
 from spark_jobs.config.contract import TopicContract, load_contract
+from spark_jobs.config.curated_bounds import CuratedBounds
 from spark_jobs.config.job_args import JobArgs, parse_args
 from spark_jobs.config.storage import write_text
 from spark_jobs.config.suite import TopicSuite, load_suite
@@ -44,6 +44,7 @@ from spark_jobs.exceptions import (
 )
 from spark_jobs.faults import maybe_fail
 from spark_jobs.maintenance.after_run import maintain_tables
+from spark_jobs.parse.column_bounds import BoundedStructure, bound_structure
 from spark_jobs.parse.payload import infer_payload_structure, leaf_paths, parse_payload, string_leaves, with_paths
 from spark_jobs.read.incremental_read import (
     SnapshotRange,
@@ -134,14 +135,15 @@ def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicC
 
     cached: list[DataFrame] = []
     try:
-        parsed, structure = _read_dedup_parse(spark, args, tables, config, snapshot_range, report, cached)
+        parsed, bounded = _read_dedup_parse(spark, args, tables, config, snapshot_range, report, cached)
+        structure = bounded.structure
         with report.timed("drift"):
             contract_for_drift = config.contract or TopicContract(args.topic, (), "(no contract)")
-            drift = detect_drift(parsed, structure, contract_for_drift)
+            drift = detect_drift(parsed, structure, contract_for_drift, bounded)
             report.drift = drift.to_dict()
             if drift.has_drift:
                 log.warning("topic %s: schema drift %s", args.topic, drift.to_json())
-        _write_layers(spark, args, tables, config, snapshot_range, checkpoints, parsed, structure, report, cached)
+        _write_layers(spark, args, tables, config, snapshot_range, checkpoints, parsed, bounded, report, cached)
         # The report states the checkpoints the tables actually hold, whatever happened.
         report.curated.checkpoint_after = read_checkpoint(spark, tables.curated, "curated")
         report.semantic.checkpoint_after = read_checkpoint(spark, tables.semantic, "semantic")
@@ -158,7 +160,7 @@ def _read_dedup_parse(
     snapshot_range: SnapshotRange,
     report: RunReport,
     cached: list[DataFrame],
-) -> tuple[DataFrame, T.StructType]:
+) -> tuple[DataFrame, BoundedStructure]:
     with report.timed("read"):
         # Not persisted: the stats read one column, the structure and the labels read
         # raw once each (and its ids once more for the look-back semi join). Caching raw
@@ -171,8 +173,12 @@ def _read_dedup_parse(
         # retry repeats its original), so that the labelled rows are parsed as they are
         # labelled, in one pass, and cached once.
         structure = infer_payload_structure(spark, raw)
-        if config.contract is not None:
-            structure = with_paths(structure, [f.path for f in config.contract.fields])
+        contract_paths = [f.path for f in config.contract.fields] if config.contract else []
+        structure = with_paths(structure, contract_paths)
+        # Map-like objects folded, new columns capped: what one wide payload can cost.
+        bounds = config.contract.curated if config.contract else CuratedBounds()
+        known = curated_write.known_paths(spark, tables.curated)
+        bounded = bound_structure(structure, bounds, known, contract_paths)
     with report.timed("dedup"):
         lookback = config.contract.message_id_lookback_days if config.contract else 7
         consumed = consumed_message_ids(spark, tables.raw, snapshot_range, stats["earliest"], lookback, raw)
@@ -180,9 +186,10 @@ def _read_dedup_parse(
         status = F.col(DEDUP_STATUS)
         parsed_all = parse_payload(
             labelled,
-            string_leaves(structure),
+            string_leaves(bounded.structure),
             parse_where=status.isin(*PROCESSED),
             keep_payload=status == "missing_key",  # the errors table keys them by a digest of it
+            overflow=bounded.overflow,
         ).persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(parsed_all)
         counts = count_by_status(parsed_all)  # the one pass: labels, parse, cache
@@ -194,7 +201,7 @@ def _read_dedup_parse(
             "rows_out": counts[KEPT],
         }
         parsed = rows_to_process(parsed_all)
-    return parsed, structure
+    return parsed, bounded
 
 
 def _write_layers(
@@ -205,7 +212,7 @@ def _write_layers(
     snapshot_range: SnapshotRange,
     checkpoints: Checkpoints,
     parsed: DataFrame,
-    structure: T.StructType,
+    bounded: BoundedStructure,
     report: RunReport,
     cached: list[DataFrame],
 ) -> None:
@@ -224,7 +231,7 @@ def _write_layers(
         try:
             with report.timed(layer):
                 if layer == "curated":
-                    _write_curated(spark, args, tables, snapshot_range, parsed, structure, report, cached)
+                    _write_curated(spark, args, tables, snapshot_range, parsed, bounded, report, cached)
                 else:
                     _write_semantic(spark, args, tables, config, snapshot_range, parsed, report, cached)
             layer_report.status = "dry_run" if args.dry_run else "written"
@@ -252,17 +259,17 @@ def _write_curated(
     tables: TopicTables,
     snapshot_range: SnapshotRange,
     parsed: DataFrame,
-    structure: T.StructType,
+    bounded: BoundedStructure,
     report: RunReport,
     cached: list[DataFrame],
 ) -> None:
     kept = parsed.where(F.col(DEDUP_STATUS) == KEPT)
-    paths = leaf_paths(structure)
+    paths = leaf_paths(bounded.structure)
     report.curated.rows = report.dedup.get("rows_out", 0)
     if args.dry_run:
         return
     curated_write.ensure_table(spark, tables.curated)
-    plan = curated_write.evolve_columns(spark, tables.curated, paths)
+    plan = curated_write.evolve_columns(spark, tables.curated, paths, overflow=bool(bounded.overflow))
     report.curated.details["new_columns"] = plan.new_columns
     rows = curated_write.build_curated_rows(kept, plan, snapshot_range.to_inclusive, args.run_id)
     properties = (

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import yaml
 
+from spark_jobs.config.curated_bounds import CuratedBounds, parse_curated_bounds
 from spark_jobs.config.storage import read_text
 from spark_jobs.exceptions import ContractError
 
@@ -52,6 +53,7 @@ class TopicContract:
     checkpoint_mode: CheckpointMode = "tiered"
     message_id_lookback_days: int = 7
     description: str = ""
+    curated: CuratedBounds = field(default_factory=CuratedBounds)
     _by_name: dict[str, FieldSpec] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -86,7 +88,7 @@ def parse_contract(text: str, source: str) -> TopicContract:
         raise ContractError(source, f"not valid YAML: {exc}") from exc
     if not isinstance(doc, dict):
         raise ContractError(source, "expected a mapping with 'topic' and 'fields'")
-    unknown = set(doc) - {"topic", "description", "checkpoint_mode", "dedup", "fields"}
+    unknown = set(doc) - {"topic", "description", "checkpoint_mode", "dedup", "curated", "fields"}
     if unknown:
         raise ContractError(source, f"unknown keys {sorted(unknown)}")
 
@@ -102,6 +104,7 @@ def parse_contract(text: str, source: str) -> TopicContract:
         raise ContractError(source, f"'checkpoint_mode' must be one of {CHECKPOINT_MODES}, got {mode!r}")
 
     lookback = _lookback_days(doc.get("dedup") or {}, source)
+    curated = parse_curated_bounds(doc.get("curated") or {}, source)
     raw_fields = doc.get("fields")
     if not isinstance(raw_fields, list) or not raw_fields:
         raise ContractError(source, "'fields' must be a non-empty list")
@@ -114,6 +117,7 @@ def parse_contract(text: str, source: str) -> TopicContract:
         source=source,
         checkpoint_mode=mode,
         message_id_lookback_days=lookback,
+        curated=curated,
         description=str(doc.get("description") or ""),
     )
 

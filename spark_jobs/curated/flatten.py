@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from spark_jobs.parse.column_bounds import OVERFLOW
 from spark_jobs.parse.payload import Path, is_malformed, value_at
 
 KEY = "_idempotency_key"
@@ -48,5 +49,7 @@ def flatten_to_strings(
     """
     sources = envelope_columns(raw_snapshot_id, run_id)
     sources["_malformed_payload"] = F.when(is_malformed(), F.col("payload"))
+    if OVERFLOW in parsed.columns:
+        sources[OVERFLOW] = F.col(OVERFLOW)
     sources.update({name: value_at(path) for path, name in column_for_path.items()})
     return parsed.select(*[sources.get(name, F.lit(None).cast("string")).alias(name) for name in table_columns])

@@ -12,6 +12,7 @@ from spark_jobs.commit.merge import merge_sql, version_at_least
 from spark_jobs.commit.upsert import PinnedTable, join_stored, keys_to_probe, upsert_split
 from spark_jobs.curated.column_names import Path, assign_names, path_comment, path_from_comment
 from spark_jobs.curated.flatten import KEY, LINEAGE_COLUMNS, LINEAGE_NAMES, flatten_to_strings
+from spark_jobs.parse.column_bounds import OVERFLOW
 from spark_jobs.read.snapshots import table_exists
 from spark_jobs.tables import OUTPUT_PARTITIONING, OUTPUT_TABLE_PROPERTIES, quote, sql_string
 
@@ -49,10 +50,15 @@ def existing_columns(spark: SparkSession, table: str) -> tuple[list[str], dict[P
     return names, paths
 
 
-def plan_columns(spark: SparkSession, table: str, paths: list[Path]) -> CuratedPlan:
+def known_paths(spark: SparkSession, table: str) -> set[Path]:
+    """The payload paths curated has columns for (none before its first run)."""
+    return set(existing_columns(spark, table)[1]) if table_exists(spark, table) else set()
+
+
+def plan_columns(spark: SparkSession, table: str, paths: list[Path], overflow: bool = False) -> CuratedPlan:
     names, known = existing_columns(spark, table)
-    column_for_path = assign_names(paths, known, reserved=LINEAGE_NAMES)
-    batch_columns = {column_for_path[p] for p in paths}
+    column_for_path = assign_names(paths, known, reserved=(*LINEAGE_NAMES, OVERFLOW))
+    batch_columns = {column_for_path[p] for p in paths} | ({OVERFLOW} if overflow else set())
     new_columns = sorted(batch_columns - set(names))
     return CuratedPlan(
         column_for_path={p: column_for_path[p] for p in paths},
@@ -63,17 +69,21 @@ def plan_columns(spark: SparkSession, table: str, paths: list[Path]) -> CuratedP
 
 def new_column_specs(plan: CuratedPlan) -> list[str]:
     """DDL specs for the plan's new columns: STRING, commented with their payload path."""
-    by_name = {name: path for path, name in plan.column_for_path.items()}
-    return [f"{quote(name)} STRING COMMENT {sql_string(path_comment(by_name[name]))}" for name in plan.new_columns]
+    comments = {name: path_comment(path) for path, name in plan.column_for_path.items()}
+    comments[OVERFLOW] = OVERFLOW_COMMENT
+    return [f"{quote(name)} STRING COMMENT {sql_string(comments[name])}" for name in plan.new_columns]
 
 
-def evolve_columns(spark: SparkSession, table: str, paths: list[Path]) -> CuratedPlan:
+OVERFLOW_COMMENT = "payload keys past the column bounds, as a JSON object (contracts/README.md)"
+
+
+def evolve_columns(spark: SparkSession, table: str, paths: list[Path], overflow: bool = False) -> CuratedPlan:
     """DDL before the write: new payload paths become new STRING columns.
 
     Another run of the topic may add the same columns at the same moment; the plan
     returned is the one the table's schema matches after this call.
     """
-    return add_columns_planned(spark, table, lambda: plan_columns(spark, table, paths), new_column_specs)
+    return add_columns_planned(spark, table, lambda: plan_columns(spark, table, paths, overflow), new_column_specs)
 
 
 def build_curated_rows(parsed: DataFrame, plan: CuratedPlan, raw_snapshot_id: int, run_id: str) -> DataFrame:

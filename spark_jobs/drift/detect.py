@@ -8,6 +8,7 @@ values look like PII (email, phone, card number), are never shown in clear.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 
 from pyspark.sql import Column, DataFrame
@@ -16,8 +17,9 @@ from pyspark.sql import types as T
 
 from spark_jobs.config.contract import TopicContract
 from spark_jobs.parse.casts import cast_text
+from spark_jobs.parse.column_bounds import BoundedStructure, FoldedObject
 from spark_jobs.parse.payload import Path, is_malformed, leaf_paths, value_at
-from spark_jobs.semantic.pii import PII_SAMPLE, shown_unless_pii
+from spark_jobs.semantic.pii import LOOKS_LIKE_PII, PII_SAMPLE, shown_unless_pii
 
 
 @dataclass(frozen=True)
@@ -43,16 +45,36 @@ class TypeMismatch:
 
 
 @dataclass(frozen=True)
+class Overflow:
+    """Payload keys past curated's column bounds (kept in ``_overflow``)."""
+
+    fields: int
+    sample_paths: list[str]
+
+
+OVERFLOW_SAMPLE = 20
+
+
+@dataclass(frozen=True)
 class DriftReport:
     rows: int
     malformed_rows: int
     new_fields: list[NewField] = field(default_factory=list)
     missing_fields: list[MissingField] = field(default_factory=list)
     type_mismatches: list[TypeMismatch] = field(default_factory=list)
+    folded_objects: list[FoldedObject] = field(default_factory=list)
+    overflow: Overflow = field(default_factory=lambda: Overflow(0, []))
 
     @property
     def has_drift(self) -> bool:
-        return bool(self.new_fields or self.missing_fields or self.type_mismatches or self.malformed_rows)
+        return bool(
+            self.new_fields
+            or self.missing_fields
+            or self.type_mismatches
+            or self.malformed_rows
+            or self.folded_objects
+            or self.overflow.fields
+        )
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -88,8 +110,22 @@ def _scrubbed(name: str) -> Column:
     return shown_unless_pii(F.col(name), SAMPLE_LENGTH, PII_SAMPLE).alias(name)
 
 
-def detect_drift(parsed: DataFrame, structure: T.StructType, contract: TopicContract) -> DriftReport:
-    """New, missing and mistyped fields of the parsed increment (one Spark action)."""
+def _overflow(bounded: BoundedStructure | None) -> Overflow:
+    paths = bounded.overflow_paths if bounded else []
+    # key names can be values (a map keyed by e-mail addresses): scrubbed like samples
+    sample = [PII_SAMPLE if re.search(LOOKS_LIKE_PII, p) else p for p in paths[:OVERFLOW_SAMPLE]]
+    return Overflow(len(paths), sample)
+
+
+def detect_drift(
+    parsed: DataFrame, structure: T.StructType, contract: TopicContract, bounded: BoundedStructure | None = None
+) -> DriftReport:
+    """New, missing and mistyped fields of the parsed increment (one Spark action).
+
+    ``structure`` is the bounded one (``parse/column_bounds.py``): a folded object is one
+    new field, overflow keys are counted from the structure, not aggregated per key, so
+    the aggregate's width follows curated's columns, not the payload's keys.
+    """
     well_formed = ~is_malformed()
     new_paths = new_field_paths(structure, contract)
     aggregates: list[Column] = [F.count(F.lit(1)).alias("rows"), F.sum((~well_formed).cast("long")).alias("malformed")]
@@ -123,4 +159,6 @@ def detect_drift(parsed: DataFrame, structure: T.StructType, contract: TopicCont
             for i, s in enumerate(contract.fields)
             if row[f"t{i}"]
         ],
+        folded_objects=list(bounded.folded) if bounded else [],
+        overflow=_overflow(bounded),
     )

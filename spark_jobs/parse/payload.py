@@ -2,11 +2,13 @@
 
 Spark's JSON reader discovers the structure of the increment (one pass, in the JVM);
 then ``from_json`` parses with that structure but every leaf as STRING. For a STRING
-leaf Spark keeps the value's text (numbers, booleans) and writes objects/arrays that
-sit where a scalar is expected as JSON text: exactly the curated layer's "all STRING,
-arrays as JSON" and the raw material for the semantic casts. A field that is an object
-in some rows and a scalar in others is inferred as STRING, so no row is lost to a
-shape conflict; rows that are not a JSON object land in ``_corrupt`` (malformed).
+leaf Spark keeps the value's text (strings, integers, booleans) and writes
+objects/arrays that sit where a scalar is expected as JSON text: exactly the curated
+layer's "all STRING, arrays as JSON" and the raw material for the semantic casts.
+Fractions and exponents would go through a double on the way: ``exact_numbers`` keeps
+their tokens. A field that is an object in some rows and a scalar in others is
+inferred as STRING, so no row is lost to a shape conflict (the object is its JSON
+text); rows that are not a JSON object land in ``_corrupt`` (malformed).
 """
 
 from __future__ import annotations
@@ -18,7 +20,19 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from spark_jobs.parse import exact_numbers
+from spark_jobs.parse.column_bounds import OVERFLOW, overflow_json
+
+# A \uD800-\uDFFF escape that is not half of a pair: valid JSON syntax, but no UTF-8
+# text can hold it (Spark would store "?"), so such a payload is malformed and kept
+# whole in curated's _malformed_payload instead of being changed.
+_LONE_SURROGATE = (
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
 PARSED = "_p"
+_MARKED = "_exact_numbers_marked"
 CORRUPT = "_corrupt"
 MALFORMED = "_malformed"
 Path = tuple[str, ...]
@@ -92,9 +106,11 @@ def parse_payload(
     *,
     parse_where: Column | None = None,
     keep_payload: Column | None = None,
+    overflow: dict[Path, list[str]] | None = None,
 ) -> DataFrame:
-    """Add ``_p`` (the parsed payload), ``_corrupt`` (payload text if not an object) and
-    ``_malformed``.
+    """Add ``_p`` (the parsed payload), ``_corrupt`` (payload text if not an object),
+    ``_malformed`` and, when the structure was bounded with ``overflow`` keys,
+    ``_overflow`` (``column_bounds.overflow_json``).
 
     Only rows where ``parse_where`` holds are parsed; the others get null ``_p`` and
     ``_malformed``, and lose their payload. Once parsed, the payload text is kept only
@@ -102,16 +118,55 @@ def parse_payload(
     rows are cached, and the text would double their size.
     """
     schema = T.StructType([*structure.fields, T.StructField(CORRUPT, T.StringType())])
-    parsed = F.from_json("payload", schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"})
-    malformed = F.col("payload").isNull() | F.col(PARSED).isNull() | F.col(CORRUPT).isNotNull()
+    df = df.withColumn(_MARKED, exact_numbers.markable(F.col("payload")))  # read by every leaf: once per row
+    marked = F.col(_MARKED)
+    parsed = F.from_json(
+        exact_numbers.mark(F.col("payload")), schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"}
+    )
+    malformed = (
+        F.col("payload").isNull()
+        | F.col(PARSED).isNull()
+        | F.col(CORRUPT).isNotNull()
+        | _has_lone_surrogate(F.col("payload"))
+    )
     if parse_where is not None:
         parsed, malformed = F.when(parse_where, parsed), F.when(parse_where, malformed)
     out = df.withColumn(PARSED, parsed).withColumn(CORRUPT, F.col(f"{PARSED}.{CORRUPT}"))
     out = out.withColumn(MALFORMED, malformed)
+    # A malformed row has no fields (a lone surrogate parses, but into changed text).
+    out = out.withColumn(PARSED, F.when(~F.col(MALFORMED), _restored(F.col(PARSED), structure, marked)))
+    if overflow:
+        extra = overflow_json(F.col("payload"), overflow)
+        out = out.withColumn(OVERFLOW, extra if parse_where is None else F.when(parse_where, extra))
+    out = out.drop(_MARKED)
     if keep_payload is None and parse_where is None:
         return out
     keep = F.col(MALFORMED) if keep_payload is None else F.col(MALFORMED) | keep_payload
     return out.withColumn("payload", F.when(keep, F.col("payload")))
+
+
+def _has_lone_surrogate(payload: Column) -> Column:
+    maybe = payload.contains("\\ud") | payload.contains("\\uD")  # a byte scan before the regex
+    return maybe & payload.rlike(_LONE_SURROGATE)
+
+
+def _restored(parsed: Column, structure: T.StructType, marked: Column) -> Column:
+    """``parsed`` rebuilt with every leaf's number tokens restored (``exact_numbers``)."""
+
+    def rebuild(column: Column, schema: T.StructType) -> Column:
+        fields = []
+        for f in schema.fields:
+            child = column.getField(f.name)
+            if isinstance(f.dataType, T.StructType) and f.dataType.fields:
+                child = F.when(child.isNotNull(), rebuild(child, f.dataType))
+            elif not isinstance(f.dataType, T.StructType):
+                child = exact_numbers.restore(child, marked)
+            fields.append(child.alias(f.name))
+        return F.struct(*fields)
+
+    if not structure.fields:
+        return parsed
+    return F.when(parsed.isNotNull(), rebuild(parsed, structure))
 
 
 def is_malformed() -> Column:

@@ -205,6 +205,8 @@ def run_report(outcome: str, reason: str | None = None, **extra: Any) -> dict[st
             "new_fields": [{"path": "a.b", "rows": 3, "sample": "x"}],
             "missing_fields": [],
             "type_mismatches": [],
+            "folded_objects": [{"path": "inventory", "keys": 3000, "reason": "data_like_keys"}],
+            "overflow": {"fields": 300, "sample_paths": ["884211"]},
         },
         "curated": {"status": "written", "rows": 91, "checkpoint_before": 1, "checkpoint_after": 2, "error": None},
         "semantic": {

@@ -23,6 +23,7 @@ from bench import (
     suite_size,
     throughput_memory,
     unified_vs_parallel,
+    wide_payload,
 )
 from bench.common import BenchContext, BenchResult, Check, Stats, Target, paired_ratios
 
@@ -132,3 +133,15 @@ def test_throughput_memory(spark: SparkSession, hash_key: str, tmp_path: Path) -
     assert [s["rows"] for s in sizes] == [300, 600]
     if Path("/proc/self/status").is_file():
         assert all(s["jvm_peak_rss_mb"] and s["python_peak_rss_mb"] for s in sizes)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_wide_payload(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
+    params = wide_payload.Params(rows=9, keys=300)
+    result = wide_payload.run_wide_payload(spark, _context(tmp_path, "bsm_wpl"), params)
+    doc = _written(result, tmp_path, 9)
+    columns = doc["details"]["curated_columns"]
+    # one column each: the long text field, the map folded to JSON, the root ids' _overflow
+    assert columns["nested"] == columns["normal"] == columns["root"]
+    assert doc["details"]["wide_payload_bytes"] > 3000

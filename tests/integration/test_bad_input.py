@@ -2,33 +2,50 @@
 
 Each fixture holds raw rows and what must become of each key: which layer it lands in,
 which rules put it in errors, and selected curated/semantic values. No case may crash
-the job or lose a row.
+the job or lose a row, and no scalar may reach curated changed: every top-level value
+of every kept, well-formed payload is compared with its token as Python's own JSON
+parser reads it (``test_no_scalar_is_changed_on_its_way_to_curated``).
+
+A row may say ``"repeat": N``: it stands for N rows, the i-th with message_id
+``<id>-<i>``, event_ts + i seconds and ``{{I}}`` in its payload replaced by i.
 """
 
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from spark_jobs.curated.column_names import path_from_comment
 from spark_jobs.tables import TopicTables
 
-from .jobkit import Row, append_raw, run_job, table_rows, topic_config
+from .jobkit import Row, append_raw, expected_latest, run_job, table_rows, topic_config
 
 pytestmark = pytest.mark.spark
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "bad_input"
 HUGE = "x" * 1_000_000
 
 
-def _row(doc: dict[str, Any]) -> Row:
+def _rows(doc: dict[str, Any]) -> list[Row]:
     payload = doc["payload"]
     if isinstance(payload, str):
         payload = payload.replace("{{HUGE}}", HUGE)
     ts = [datetime.fromisoformat(doc[k]) if doc[k] else None for k in ("event_ts", "ingest_ts")]
-    return (doc["message_id"], doc["idempotency_key"], ts[0], ts[1], payload)
+    if "repeat" not in doc:
+        return [(doc["message_id"], doc["idempotency_key"], ts[0], ts[1], payload)]
+    return [
+        (
+            f"{doc['message_id']}-{i}",
+            doc["idempotency_key"],
+            ts[0] + timedelta(seconds=i) if ts[0] else None,
+            ts[1],
+            payload.replace("{{I}}", str(i)) if payload else payload,
+        )
+        for i in range(doc["repeat"])
+    ]
 
 
 def load_corpus() -> dict[str, dict[str, Any]]:
@@ -46,13 +63,16 @@ def outcome(spark, tmp_path_factory):
     batches: list[list[Row]] = [[], []]
     for case in corpus.values():
         for index, rows in enumerate(case.get("batches") or [case["rows"]]):
-            batches[index] += [_row(r) for r in rows]
+            batches[index] += [row for r in rows for row in _rows(r)]
     reports = []
     for batch in batches:
         append_raw(spark, topic, batch)
         reports.append(run_job(spark, topic, dirs))
     t = TopicTables(topic)
+    columns = {path_from_comment(f.metadata.get("comment")): f.name for f in spark.table(t.curated).schema.fields}
     return {
+        "raw": [row for batch in batches for row in batch],
+        "columns": {path: name for path, name in columns.items() if path is not None},
         "corpus": corpus,
         "reports": reports,
         "curated": {r["_idempotency_key"]: r for r in table_rows(spark, t.curated)},
@@ -101,3 +121,39 @@ def test_case_has_its_documented_result(outcome, case_name: str) -> None:
             assert len(matches) == 1 and outcome["curated"][key][matches[0]] == value
         for column, value in expect.get("semantic", {}).items():
             assert str(outcome["semantic"][key][column]) == value, f"{case_name}: semantic {column}"
+
+
+def _tokens(payload: str) -> dict[str, str | None] | None:
+    """Top-level scalars as Python's JSON parser reads them, numbers as their tokens."""
+    try:
+        doc = json.loads(payload, parse_float=str, parse_int=str, parse_constant=str)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    scalars: dict[str, str | None] = {}
+    for key, value in doc.items():
+        if isinstance(value, bool):
+            scalars[key] = "true" if value else "false"
+        elif value is None or isinstance(value, str):
+            scalars[key] = value
+    return scalars
+
+
+def test_no_scalar_is_changed_on_its_way_to_curated(outcome) -> None:
+    kept = expected_latest(outcome["raw"])
+    by_message: dict[str | None, Row] = {}
+    for row in sorted(outcome["raw"], key=lambda r: r[3] or datetime.min):
+        by_message.setdefault(row[0], row)  # a network retry's first arrival is the one kept
+    compared = 0
+    for key, message_id in kept.items():
+        curated = outcome["curated"][key]
+        payload = by_message[message_id][4]
+        tokens = _tokens(payload) if payload and curated["_malformed_payload"] is None else None
+        for field, token in (tokens or {}).items():
+            column = outcome["columns"].get((field,))
+            if column is None:  # folded into JSON, or past the column bounds (_overflow)
+                continue
+            assert curated[column] == token, f"{key}: {field!r} is {curated[column]!r} in curated, sent {token!r}"
+            compared += 1
+    assert compared > 100  # not vacuous: the corpus has about 140 such values
