@@ -189,7 +189,7 @@ def _read_dedup_parse(
             string_leaves(bounded.structure),
             parse_where=status.isin(*PROCESSED),
             keep_payload=status == "missing_key",  # the errors table keys them by a digest of it
-            overflow=bounded.overflow,
+            overflow=bounded.overflow_filters,
         ).persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(parsed_all)
         counts = count_by_status(parsed_all)  # the one pass: labels, parse, cache

@@ -109,8 +109,9 @@ def parse_payload(
     overflow: dict[Path, list[str]] | None = None,
 ) -> DataFrame:
     """Add ``_p`` (the parsed payload), ``_corrupt`` (payload text if not an object),
-    ``_malformed`` and, when the structure was bounded with ``overflow`` keys,
-    ``_overflow`` (``column_bounds.overflow_json``).
+    ``_malformed`` and, when the structure was bounded with overflow keys,
+    ``_overflow`` (``overflow``: ``BoundedStructure.overflow_filters``, read by
+    ``column_bounds.overflow_json``).
 
     Only rows where ``parse_where`` holds are parsed; the others get null ``_p`` and
     ``_malformed``, and lose their payload. Once parsed, the payload text is kept only

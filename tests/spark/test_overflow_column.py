@@ -25,7 +25,7 @@ def test_overflow_keys_keep_their_values_and_the_struct_stays_narrow(spark) -> N
     assert leaf_paths(bounded.structure) == [("customer", "email"), ("order_id",)]
     assert bounded.overflow == {(): ["10001", "10002", "10003"], ("customer",): ["tag_00001"]}
 
-    parsed = parse_payload(df, string_leaves(bounded.structure), overflow=bounded.overflow)
+    parsed = parse_payload(df, string_leaves(bounded.structure), overflow=bounded.overflow_filters)
     rows = {r["i"]: r for r in parsed.select("i", OVERFLOW, value_at(("customer", "email")).alias("email")).collect()}
     assert json.loads(rows[0][OVERFLOW]) == {"10001": "1.50", "10002": '{"a":2.50}', "customer.tag_00001": "7"}
     assert rows[0]["email"] == "a@x.com"

@@ -50,6 +50,8 @@ def test_data_like_keys_at_the_root_overflow() -> None:
     bounded = bound_structure(root(order_id=T.StringType(), **fields), CuratedBounds())
     assert leaf_paths(bounded.structure) == [("order_id",)]
     assert len(bounded.overflow[()]) == 3000
+    # _overflow's filter names the one kept key, not the 3,000 overflow keys
+    assert bounded.overflow_filters == {(): ["order_id"]}
 
 
 def test_a_run_adds_at_most_n_new_columns() -> None:
@@ -79,6 +81,7 @@ def test_contract_and_known_paths_are_always_parsed() -> None:
     # customer holds a contract field, so it cannot be folded: its map-like keys overflow
     assert leaf_paths(bounded.structure) == [("customer", "email")]
     assert len(bounded.overflow[("customer",)]) == 500
+    assert bounded.overflow_filters == {("customer",): ["email"]}
     # an object curated already holds as one column stays one column, whatever its keys
     small = obj("a", "b")
     folded = bound_structure(root(inventory=small), CuratedBounds(), known={("inventory",)})
