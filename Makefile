@@ -16,13 +16,18 @@ DEMO_BATCHES ?= 3
 DEMO_ROWS ?= 2000
 
 TOPIC ?= orders
-AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/airflow_home AIRFLOW__CORE__LOAD_EXAMPLES=False \
-	AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins \
-	AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=sqlite:///$(CURDIR)/airflow_home/airflow.db \
+AIRFLOW_HOME_DIR ?= $(CURDIR)/airflow_home
+DAGS_DIR ?= $(CURDIR)/dags
+# PATH: `airflow standalone` starts its components as `airflow ...` looked up on PATH.
+# timeout: SQLite lets one writer at a time; the scheduler, dag-processor, triggerer,
+# api-server and a CLI command (backfill create) wait up to 60 s instead of 5 for it.
+AIRFLOW_ENV := PATH=$(abspath $(BIN)):$$PATH AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) AIRFLOW__CORE__LOAD_EXAMPLES=False \
+	AIRFLOW__CORE__DAGS_FOLDER=$(DAGS_DIR) AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins \
+	AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$(AIRFLOW_HOME_DIR)/airflow.db?timeout=60" \
 	LAKEHOUSE_PROJECT_DIR=$(CURDIR)
 
 .PHONY: setup java demo demo-job demo-reset test test-fast lint typecheck emr-package emr-venv clean \
-	airflow-dags airflow-test airflow-e2e airflow-dag-test airflow-standalone bench-dag-parse
+	airflow-dags airflow-test airflow-e2e airflow-dag-test airflow-standalone airflow-backfill bench-dag-parse
 
 setup: java $(STAMP)
 
@@ -85,17 +90,23 @@ airflow-dag-test: setup  ## one run of unified__$(TOPIC) on this machine, no sch
 	$(AIRFLOW_ENV) $(BIN)/airflow db migrate
 	$(AIRFLOW_ENV) $(BIN)/airflow dags test unified__$(TOPIC)
 
-airflow-standalone: setup  ## scheduler + api-server + triggerer on :8080 (needed for backfills)
+airflow-standalone: setup  ## scheduler + dag-processor + triggerer + api-server on :8080 (backfills, UI triggers)
 	$(AIRFLOW_ENV) $(BIN)/airflow standalone
+
+# Airflow 3 replaced `airflow dags backfill` with `airflow backfill create` (the scheduler
+# runs the backfill: keep `make airflow-standalone` running in another terminal).
+# make airflow-backfill TOPIC=orders FROM=2025-03-01T00:00:00+00:00 TO=2025-03-02T00:00:00+00:00
+airflow-backfill: setup  ## reprocess the raw snapshots committed in [FROM, TO) of unified__$(TOPIC)
+	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make airflow-backfill TOPIC=orders FROM=<iso date> TO=<iso date>"; exit 2; }
+	$(AIRFLOW_ENV) $(BIN)/airflow backfill create --dag-id unified__$(TOPIC) --from-date $(FROM) --to-date $(TO) \
+	  --reprocess-behavior completed
 
 bench-dag-parse: setup
 	$(BIN)/python bench/dag_parse.py
 
 emr-package: setup
 	rm -rf build/emr && mkdir -p build/emr
-	$(BIN)/python -c "import zipfile, pathlib; z = zipfile.ZipFile('build/emr/spark_jobs.zip', 'w'); \
-	  [z.write(p) for p in sorted(pathlib.Path('spark_jobs').rglob('*')) if '__pycache__' not in p.parts]"
-	cp spark_jobs/entrypoint.py build/emr/entrypoint.py
+	$(BIN)/python -m spark_jobs.packaging build/emr
 	@echo "Upload build/emr/{entrypoint.py,spark_jobs.zip} to the topic's code_uri and build"
 	@echo "pyspark_deps.tar.gz with 'make emr-venv' (Amazon Linux, see docs/AIRFLOW.md)"
 

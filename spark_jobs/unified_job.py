@@ -117,7 +117,9 @@ def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicC
         explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
         start = args.from_snapshot_exclusive if explicit else checkpoints.read_from(ids)
         snapshot_range = plan_range(args.topic, ancestry, start, args.to_snapshot_inclusive)
-        if snapshot_range is not None and args.to_snapshot_inclusive is None:
+        if snapshot_range is not None and not explicit:
+            # An incremental run is capped even when its end is pinned (Airflow pins it to
+            # the raw snapshot its sensor saw): a retry then re-plans the same slice.
             snapshot_range = cap_rows(ancestry, snapshot_range, args.max_rows_per_run)
     report.curated.checkpoint_before = checkpoints.curated
     report.semantic.checkpoint_before = checkpoints.semantic

@@ -162,7 +162,7 @@ def _build(config: TopicConfig) -> DAG:
             task_id="publish_outcome",
             topic_config=config,
             run_task_id="run_unified_job",
-            trigger_rule=TriggerRule.NONE_SKIPPED,
+            trigger_rule=TriggerRule.ALL_DONE,  # also after NO_NEW_DATA: every run gets its outcome
             retries=1,
             retry_delay=timedelta(minutes=1),
         )
@@ -174,7 +174,16 @@ def _build(config: TopicConfig) -> DAG:
 def _run_task(config: TopicConfig) -> BaseOperator:
     """The runtime switch: same job, same arguments, two ways to run it."""
     # publish_outcome reports a failed job with the report's reason: alert there, once.
-    common: dict[str, Any] = {"task_id": "run_unified_job", "topic_config": config, "on_failure_callback": []}
+    # One job of a topic at a time, whatever started it: backfill runs do not count
+    # against the DAG's max_active_runs, but every run's task instances count against the
+    # task's max_active_tis_per_dag (deferred ones included), so a backfill run waits for
+    # the live run's job and vice versa. No pool to create by hand.
+    common: dict[str, Any] = {
+        "task_id": "run_unified_job",
+        "topic_config": config,
+        "on_failure_callback": [],
+        "max_active_tis_per_dag": 1,
+    }
     if config.runtime == "emr_serverless":
         from lakehouse_unified.operators.emr_serverless import UnifiedJobEmrServerlessOperator
 

@@ -21,6 +21,12 @@ from lakehouse_unified.exceptions import RunReportError
 Outcome = Literal["FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA"]
 Action = Literal["succeed", "succeed_and_alert", "skip", "fail"]
 
+OUTCOME_KEY = "outcome"
+COUNTS_KEY = "counts"
+"""XCom keys of ``publish_outcome``: every DAG run that gets past planning ends with both."""
+NO_NEW_DATA_KEY = "no_new_data"
+"""XCom key of ``wait_for_new_snapshot``: why the run ended NO_NEW_DATA (no job ran)."""
+
 OUTCOMES: tuple[Outcome, ...] = ("FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA")
 _ACTIONS: dict[str, Action] = {
     "FULL_SUCCESS": "succeed",
@@ -109,6 +115,19 @@ def decide_outcome(report: Mapping[str, Any]) -> OutcomeDecision:
         failed = "; ".join(f"{step}: {error}" for step, error in counts["maintenance_errors"].items())
         message += f"; table maintenance failed (data committed, retried next run): {failed}"
     return OutcomeDecision(outcome=outcome, action=_ACTIONS[outcome], message=message, counts=counts)
+
+
+def no_new_data_decision(topic: str, why: str, plan: Mapping[str, Any] | None) -> OutcomeDecision:
+    """NO_NEW_DATA decided before the job (sensor timeout, a backfill interval without a
+    raw commit): the same counts as a report's, zero rows, the checkpoints unchanged."""
+    plan = _mapping(plan)
+    start = plan.get("from_snapshot_exclusive") or plan.get("curated_checkpoint")
+    report = {
+        "raw": {"from_snapshot_exclusive": start, "to_snapshot_inclusive": start},
+        "curated": {"status": "not_run", "checkpoint_after": plan.get("curated_checkpoint")},
+        "semantic": {"status": "not_run", "checkpoint_after": plan.get("semantic_checkpoint")},
+    }
+    return OutcomeDecision("NO_NEW_DATA", "skip", why or f"topic {topic}: NO_NEW_DATA", report_counts(report))
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

@@ -60,7 +60,8 @@ def test_topic_dag_shape(dagbag: DagBag, topic: str) -> None:
     assert dag.task_dict["get_checkpoint"].retries >= 1
     assert dag.task_dict["run_unified_job"].retries >= 1
     assert dag.task_dict["wait_for_new_snapshot"].retries == 0
-    assert dag.task_dict["publish_outcome"].trigger_rule == "none_skipped"
+    assert dag.task_dict["publish_outcome"].trigger_rule == "all_done"  # NO_NEW_DATA gets its outcome too
+    assert dag.task_dict["run_unified_job"].max_active_tis_per_dag == 1  # one job per topic, backfills included
     sensor = dag.task_dict["wait_for_new_snapshot"]
     assert isinstance(sensor, NewRawSnapshotSensor) and sensor.deferrable and not sensor.soft_fail
     assert dag.task_dict["run_unified_job"].on_failure_callback in (None, [])  # publish_outcome alerts once

@@ -238,3 +238,8 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     states = stack.task_states(later)
     assert states["wait_for_new_snapshot"] == "skipped", output[-4000:]
     assert states["run_unified_job"] == "skipped" and states["publish_outcome"] == "skipped"
+    # ... and, like every other ending, pushes its outcome and counts
+    assert stack.xcom(later, "publish_outcome", "outcome") == "NO_NEW_DATA"
+    no_data = stack.xcom(later, "publish_outcome", "counts")
+    assert isinstance(no_data, dict) and no_data["rows_read"] == 0
+    assert no_data["curated_checkpoint_after"] == str(state.curated_checkpoint)

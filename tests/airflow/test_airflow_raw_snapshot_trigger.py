@@ -15,6 +15,7 @@ from airflow_testkit import checkpoint_summary, local_topic_yaml, make_context, 
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
 from lakehouse_unified.operators.checkpoint import GetCheckpointOperator
+from lakehouse_unified.outcomes import NO_NEW_DATA_KEY
 from lakehouse_unified.run_plan import RunPlan
 from lakehouse_unified.sensors.raw_snapshot import NewRawSnapshotSensor
 from lakehouse_unified.triggers.raw_snapshot import RawSnapshotTrigger
@@ -183,6 +184,7 @@ def test_sensor_maps_trigger_events(project: tuple[TopicConfig, Path]) -> None:
     assert RunPlan.from_xcom(done).to_snapshot_inclusive == RAW2
     with pytest.raises(AirflowSkipException, match="NO_NEW_DATA"):
         s.execute_complete(ctx, {"status": "timeout", "raw_snapshot_id": str(RAW1)})
+    assert "no new raw snapshot within" in ctx["ti"].pushed[NO_NEW_DATA_KEY]  # publish_outcome reports it
     with pytest.raises(AirflowException, match="metadata unreadable") as info:
         s.execute_complete(ctx, {"status": "error", "message": "metadata unreadable"})
     assert not isinstance(info.value, AirflowSkipException)
@@ -193,8 +195,10 @@ def test_sensor_does_not_wait_for_explicit_ranges(project: tuple[TopicConfig, Pa
     backfill = {("get_checkpoint", "return_value"): RunPlan(kind="backfill", to_snapshot_inclusive=RAW1).to_xcom()}
     assert RunPlan.from_xcom(sensor(config).execute(make_context(xcoms=backfill))).kind == "backfill"
     empty = {("get_checkpoint", "return_value"): RunPlan(kind="backfill", note="no raw snapshot in [a, b)").to_xcom()}
+    ctx = make_context(xcoms=empty)
     with pytest.raises(AirflowSkipException, match="no raw snapshot in"):
-        sensor(config).execute(make_context(xcoms=empty))
+        sensor(config).execute(ctx)
+    assert "no raw snapshot in [a, b)" in ctx["ti"].pushed[NO_NEW_DATA_KEY]
 
 
 def test_non_deferrable_sensor_pokes(project: tuple[TopicConfig, Path]) -> None:

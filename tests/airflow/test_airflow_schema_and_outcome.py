@@ -14,8 +14,8 @@ from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.job_arguments import run_report_uri
 from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
 from lakehouse_unified.operators.outcome import PublishOutcomeOperator
-from lakehouse_unified.operators.schema import CheckSchemaExistsOperator, NoSchemaOperator
-from lakehouse_unified.outcomes import decide_outcome, parse_report
+from lakehouse_unified.operators.schema import BRANCH_KEY, CheckSchemaExistsOperator, NoSchemaOperator
+from lakehouse_unified.outcomes import COUNTS_KEY, NO_NEW_DATA_KEY, OUTCOME_KEY, decide_outcome, parse_report
 from lakehouse_unified.schema_validation import basic_validator, default_validator, job_validator, validate_schema
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,14 +74,14 @@ def test_branch_goes_to_no_schema_with_the_problem(
 ) -> None:
     write_schema(tmp_path, contract, suite)
     chosen, pushed = branch(config)
-    assert chosen == "no_schema"
+    assert chosen == pushed[BRANCH_KEY] == "no_schema"
     assert pushed["schema_problem"].startswith("topic 'orders': ")
     assert pytest.importorskip("re").search(problem, pushed["schema_problem"])
 
 
 def test_branch_runs_the_job_with_a_valid_schema(config: TopicConfig, tmp_path: Path) -> None:
     write_schema(tmp_path)
-    assert branch(config) == ("run_unified_job", {})
+    assert branch(config) == ("run_unified_job", {BRANCH_KEY: "run_unified_job"})
 
 
 def test_the_jobs_validator_is_used_when_importable() -> None:
@@ -164,7 +164,10 @@ def publish(config: TopicConfig, report: dict[str, Any] | None, run_ok: bool = T
     if report is not None:
         Path(uri).write_text(json.dumps(report))
     op = PublishOutcomeOperator(task_id="publish_outcome", topic_config=config)
-    ctx = make_context(xcoms={("run_unified_job", "return_value"): uri} if run_ok else {})
+    xcoms = {("check_schema_exists", BRANCH_KEY): "run_unified_job"}
+    if run_ok:
+        xcoms[("run_unified_job", "return_value")] = uri
+    ctx = make_context(xcoms=xcoms)
     try:
         return op.execute(ctx), ctx["ti"].pushed
     finally:
@@ -204,3 +207,33 @@ def test_missing_report_fails(config: TopicConfig) -> None:
 def test_success_report_with_a_failed_job_task_still_fails(config: TopicConfig) -> None:
     with pytest.raises(AirflowFailException, match="did not succeed although"):
         publish(config, run_report("FULL_SUCCESS"), run_ok=False)
+
+
+def test_no_new_data_from_the_sensor_is_published_and_skipped(config: TopicConfig) -> None:
+    """No job ran (the wait timed out): the run still ends with an outcome and counts in XCom."""
+    why = "NO_NEW_DATA for topic 'orders': no new raw snapshot within 840s"
+    plan = {"kind": "incremental", "curated_checkpoint": "41", "semantic_checkpoint": "40"}
+    ctx = make_context(
+        xcoms={("wait_for_new_snapshot", NO_NEW_DATA_KEY): why, ("get_checkpoint", "return_value"): plan}
+    )
+    op = PublishOutcomeOperator(task_id="publish_outcome", topic_config=config)
+    with pytest.raises(AirflowSkipException, match="no new raw snapshot within 840s"):
+        op.execute(ctx)
+    pushed = ctx["ti"].pushed
+    assert pushed[OUTCOME_KEY] == "NO_NEW_DATA"
+    assert pushed[COUNTS_KEY]["rows_read"] == 0 and pushed[COUNTS_KEY]["backlog_rows"] == 0
+    assert (pushed[COUNTS_KEY]["curated_checkpoint_after"], pushed[COUNTS_KEY]["semantic_checkpoint_after"]) == (
+        "41",
+        "40",
+    )
+    assert set(pushed[COUNTS_KEY]) == set(decide_outcome(run_report("NO_NEW_DATA")).counts)
+
+
+@pytest.mark.parametrize("branch", ["no_schema", None])
+def test_a_job_that_was_not_started_publishes_nothing(config: TopicConfig, branch: str | None) -> None:
+    """no_schema branch, or an upstream task failed (no branch chosen): skipped, no outcome."""
+    ctx = make_context(xcoms={("check_schema_exists", BRANCH_KEY): branch} if branch else {})
+    op = PublishOutcomeOperator(task_id="publish_outcome", topic_config=config)
+    with pytest.raises(AirflowSkipException, match="the job was not started"):
+        op.execute(ctx)
+    assert ctx["ti"].pushed == {}

@@ -243,7 +243,8 @@ def test_max_rows_per_run_takes_a_backlog_in_slices_without_loss(spark, tmp_path
     snapshots = [append_raw(spark, topic, batch) for batch in BATCHES]
     cap = len(BATCHES[0])
 
-    first = run_job(spark, topic, dirs, "slice-1", max_rows_per_run=cap)
+    # Airflow pins an incremental run's end to raw's current snapshot: the cap still holds
+    first = run_job(spark, topic, dirs, "slice-1", max_rows_per_run=cap, to_snapshot_inclusive=snapshots[-1])
     assert first.outcome == "FULL_SUCCESS"
     assert first.raw["to_snapshot_inclusive"] == snapshots[0]
     assert first.raw["rows_read"] == len(BATCHES[0])
@@ -254,6 +255,13 @@ def test_max_rows_per_run_takes_a_backlog_in_slices_without_loss(spark, tmp_path
     while checkpoints(spark, topic) != (snapshots[-1], snapshots[-1]):
         runs += 1
         assert runs <= len(BATCHES), "the backlog did not shrink"
-        assert run_job(spark, topic, dirs, f"slice-{runs}", max_rows_per_run=cap).outcome == "FULL_SUCCESS"
+        pinned = run_job(spark, topic, dirs, f"slice-{runs}", max_rows_per_run=cap, to_snapshot_inclusive=snapshots[-1])
+        assert pinned.outcome == "FULL_SUCCESS"
+        assert pinned.raw["rows_read"] <= cap
     assert run_job(spark, topic, dirs, "after", max_rows_per_run=cap).raw["backlog_rows"] == 0
     assert_invariants(spark, topic, [row for batch in BATCHES for row in batch], snapshots[-1])
+    # an explicit range (manual reprocess, backfill) is taken whole
+    whole = run_job(
+        spark, topic, dirs, "reprocess", max_rows_per_run=cap, reprocess_all=True, no_checkpoint=True, dry_run=True
+    )
+    assert whole.raw["rows_read"] == sum(len(b) for b in BATCHES)

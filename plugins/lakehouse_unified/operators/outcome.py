@@ -14,23 +14,47 @@ from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import run_report_uri
 from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
 from lakehouse_unified.operators._common import dag_run_id
-from lakehouse_unified.outcomes import decide_outcome, parse_report
+from lakehouse_unified.operators.schema import BRANCH_KEY
+from lakehouse_unified.outcomes import (
+    COUNTS_KEY,
+    NO_NEW_DATA_KEY,
+    OUTCOME_KEY,
+    OutcomeDecision,
+    decide_outcome,
+    no_new_data_decision,
+    parse_report,
+)
 
 
 class PublishOutcomeOperator(BaseOperator):
     """Push ``outcome`` and ``counts`` to XCom; FULL_SUCCESS succeeds, CURATED_ONLY succeeds and
     alerts, NO_NEW_DATA is skipped, CURATED_FAILED / SEMANTIC_FAILED fail with the report's reason.
 
-    Runs after ``run_unified_job`` whether it succeeded or failed (trigger rule
-    ``none_skipped``), so a failed job is reported with the reason from its report.
+    Runs whatever happened before it (trigger rule ``all_done``): after the job, failed
+    or not, so a failed job is reported with the reason from its report; and after a
+    NO_NEW_DATA ending of ``wait_for_new_snapshot`` (no job ran), so that run has its
+    outcome in XCom too. When the job was not started for another reason (no schema,
+    an upstream task failed) there is no outcome to publish and the task is skipped.
     """
 
     ui_color = "#e0e0ff"
 
-    def __init__(self, *, topic_config: TopicConfig, run_task_id: str = "run_unified_job", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        topic_config: TopicConfig,
+        run_task_id: str = "run_unified_job",
+        wait_task_id: str = "wait_for_new_snapshot",
+        branch_task_id: str = "check_schema_exists",
+        plan_task_id: str = "get_checkpoint",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.topic_config = topic_config
         self.run_task_id = run_task_id
+        self.wait_task_id = wait_task_id
+        self.branch_task_id = branch_task_id
+        self.plan_task_id = plan_task_id
 
     @cached_property
     def hook(self) -> ObjectTextHook:
@@ -45,6 +69,16 @@ class PublishOutcomeOperator(BaseOperator):
     def execute(self, context: Any) -> str:
         topic = self.topic_config.topic
         ti = context["ti"]
+        no_new_data = ti.xcom_pull(task_ids=self.wait_task_id, key=NO_NEW_DATA_KEY)
+        if no_new_data:
+            plan = ti.xcom_pull(task_ids=self.plan_task_id)
+            return self._publish(ti, no_new_data_decision(topic, str(no_new_data), plan))
+        branch = ti.xcom_pull(task_ids=self.branch_task_id, key=BRANCH_KEY)
+        if branch != self.run_task_id:
+            raise AirflowSkipException(
+                f"topic {topic!r}: the job was not started ({self.branch_task_id} chose {branch!r}; "
+                "see the tasks before it): no outcome to publish"
+            )
         uri = run_report_uri(self.topic_config, dag_run_id(context))
         run_result = ti.xcom_pull(task_ids=self.run_task_id)
         text = self.hook.read_text(uri)
@@ -58,15 +92,19 @@ class PublishOutcomeOperator(BaseOperator):
         except RunReportError as exc:
             raise AirflowFailException(f"topic {topic!r}: {exc}") from exc
         decision = decide_outcome(report)
-        ti.xcom_push(key="outcome", value=decision.outcome)
-        ti.xcom_push(key="counts", value=decision.counts)
-        self.log.info("%s", decision.message)
-        self.log.info("counts: %s", decision.counts)
         if run_result is None and decision.action != "fail":
             raise AirflowFailException(
                 f"topic {topic!r}: {self.run_task_id} did not succeed although {uri} says "
                 f"{decision.outcome}; see the log of {self.run_task_id}"
             )
+        return self._publish(ti, decision)
+
+    def _publish(self, ti: Any, decision: OutcomeDecision) -> str:
+        topic = self.topic_config.topic
+        ti.xcom_push(key=OUTCOME_KEY, value=decision.outcome)
+        ti.xcom_push(key=COUNTS_KEY, value=decision.counts)
+        self.log.info("%s", decision.message)
+        self.log.info("counts: %s", decision.counts)
         if decision.action == "fail":
             raise AirflowFailException(decision.message)
         if decision.action == "skip":

@@ -13,6 +13,8 @@ from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
 from lakehouse_unified.schema_validation import default_validator, validate_schema
 
 SCHEMA_PROBLEM_KEY = "schema_problem"
+BRANCH_KEY = "branch"
+"""XCom key: the task ``check_schema_exists`` chose (``publish_outcome`` reads whether the job ran)."""
 
 
 class CheckSchemaExistsOperator(BaseBranchOperator):
@@ -44,9 +46,11 @@ class CheckSchemaExistsOperator(BaseBranchOperator):
         )
         if problem is None:
             self.log.info("topic %s: %s and %s are valid (%s)", config.topic, contract_uri, suite_uri, validator_name)
+            context["ti"].xcom_push(key=BRANCH_KEY, value=self.run_task_id)
             return self.run_task_id
         self.log.warning("topic %s: no usable schema: %s", config.topic, problem)
         context["ti"].xcom_push(key=SCHEMA_PROBLEM_KEY, value=problem)
+        context["ti"].xcom_push(key=BRANCH_KEY, value=self.no_schema_task_id)
         return self.no_schema_task_id
 
 

@@ -2,7 +2,8 @@
 
 Deferrable by default: one immediate look, then :class:`RawSnapshotTrigger` polls in the
 triggerer (no worker slot held). At the timeout the run ends as NO_NEW_DATA: the sensor
-is *skipped* (so are the tasks after it), not failed. A catalog that cannot be read is
+is *skipped* (so are the tasks after it, except ``publish_outcome``, which reports the
+outcome from the sensor's ``no_new_data`` XCom), not failed. A catalog that cannot be read is
 a failure, not a skip: ``soft_fail`` stays off on purpose and only the timeout skips.
 
 Returns (XCom) the run plan with its end pinned to the raw snapshot it saw.
@@ -19,6 +20,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, Airfl
 
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
+from lakehouse_unified.outcomes import NO_NEW_DATA_KEY
 from lakehouse_unified.run_plan import RunPlan
 from lakehouse_unified.triggers.raw_snapshot import RawSnapshotTrigger
 
@@ -62,15 +64,18 @@ class NewRawSnapshotSensor(BaseSensorOperator):
     def _plan(self, context: Any) -> RunPlan:
         return RunPlan.from_xcom(context["ti"].xcom_pull(task_ids=self.plan_task_id))
 
-    def _no_new_data(self, plan: RunPlan, why: str) -> AirflowSkipException:
-        return AirflowSkipException(f"NO_NEW_DATA for topic {self.topic!r}: {why} ({plan.describe()})")
+    def _no_new_data(self, context: Any, plan: RunPlan, why: str) -> AirflowSkipException:
+        """The run ends NO_NEW_DATA: say why in XCom (``publish_outcome`` reports it), then skip."""
+        message = f"NO_NEW_DATA for topic {self.topic!r}: {why} ({plan.describe()})"
+        context["ti"].xcom_push(key=NO_NEW_DATA_KEY, value=message)
+        return AirflowSkipException(message)
 
     def execute(self, context: Any) -> Any:
         plan = self._plan(context)
         if plan.explicit:  # manual reprocess / backfill: the range is given, nothing to wait for
             if plan.needs_run():
                 return plan.to_xcom()
-            raise self._no_new_data(plan, plan.note or "empty range")
+            raise self._no_new_data(context, plan, plan.note or "empty range")
         current = self.hook.current_snapshot_id("raw_db", self.topic)
         if current is not None and plan.pinned(current).needs_run():
             return plan.pinned(current).to_xcom()
@@ -78,7 +83,7 @@ class NewRawSnapshotSensor(BaseSensorOperator):
             try:
                 return super().execute(context)
             except AirflowSensorTimeout as exc:
-                raise self._no_new_data(plan, f"nothing new within {self.timeout:.0f}s") from exc
+                raise self._no_new_data(context, plan, f"nothing new within {self.timeout:.0f}s") from exc
         deadline = datetime.now(UTC) + timedelta(seconds=self.timeout)
         self.log.info("topic %s: no new raw snapshot yet; waiting in the triggerer until %s", self.topic, deadline)
         self.defer(
@@ -109,7 +114,7 @@ class NewRawSnapshotSensor(BaseSensorOperator):
         if status == "new_snapshot":
             return plan.pinned(int(event["raw_snapshot_id"])).to_xcom()  # type: ignore[index]
         if status == "timeout":
-            raise self._no_new_data(plan, f"no new raw snapshot within {self.timeout:.0f}s")
+            raise self._no_new_data(context, plan, f"no new raw snapshot within {self.timeout:.0f}s")
         raise AirflowException(
             f"topic {self.topic!r}: waiting for raw snapshots failed: {(event or {}).get('message', event)!r}"
         )
@@ -119,7 +124,7 @@ class NewRawSnapshotSensor(BaseSensorOperator):
         try:
             return super().resume_execution(next_method, next_kwargs, context)
         except AirflowSensorTimeout as exc:
-            raise AirflowSkipException(f"NO_NEW_DATA for topic {self.topic!r}: the wait timed out") from exc
+            raise self._no_new_data(context, self._plan(context), "the wait timed out") from exc
 
 
 def _text(value: int | None) -> str | None:

@@ -1,0 +1,53 @@
+"""The EMR Serverless code artifacts (``make emr-package``): ``entrypoint.py`` and ``spark_jobs.zip``.
+
+    python -m spark_jobs.packaging build/emr
+
+EMR runs ``spark-submit --py-files spark_jobs.zip entrypoint.py <job args>``; the zip
+holds the ``spark_jobs`` package (its folder at the zip's root), the entry point sits
+next to it. ``tests/integration/test_emr_package_on_cluster.py`` submits exactly these
+files to a standalone Spark cluster. Standard library only.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ZIP_NAME = "spark_jobs.zip"
+ENTRYPOINT_NAME = "entrypoint.py"
+
+
+def package_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
+    """Files of the package to ship, sorted; compiled caches are left out."""
+    return sorted(p for p in package_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+
+
+def build_emr_package(out_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> tuple[Path, Path]:
+    """Write ``entrypoint.py`` and ``spark_jobs.zip`` into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    archive = out / ZIP_NAME
+    with zipfile.ZipFile(archive, "w") as zf:
+        for path in package_files(package_dir):
+            zf.write(path, path.relative_to(package_dir.parent).as_posix())
+    entrypoint = out / ENTRYPOINT_NAME
+    shutil.copyfile(package_dir / ENTRYPOINT_NAME, entrypoint)
+    return entrypoint, archive
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if len(args) != 1:
+        print("usage: python -m spark_jobs.packaging OUT_DIR", file=sys.stderr)
+        return 2
+    entrypoint, archive = build_emr_package(args[0])
+    print(f"wrote {entrypoint} and {archive}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
