@@ -62,6 +62,17 @@ class MissingSecretError(UnifiedJobError):
     """A secret the job needs (the PII hashing key) is not configured."""
 
 
+CONFIGURATION_ERRORS: tuple[type[UnifiedJobError], ...] = (
+    ContractError,
+    JobArgumentError,
+    MissingSecretError,
+    SnapshotRangeError,
+)
+"""Errors a retry cannot fix: a file, a setting or a manual reprocess must change first.
+A run that fails with one exits 2 and says ``retryable: false`` in its report, so
+neither runtime retries it (``runtime: local`` reads the exit code, EMR the report)."""
+
+
 class LayerWriteError(UnifiedJobError):
     """Writing one output layer failed; carries topic, layer and table."""
 

@@ -36,6 +36,7 @@ from spark_jobs.dedup.deduplicate import (
 )
 from spark_jobs.drift.detect import detect_drift
 from spark_jobs.exceptions import (
+    CONFIGURATION_ERRORS,
     ContractError,
     ExpectationFailedError,
     LayerWriteError,
@@ -248,6 +249,7 @@ def _write_layers(
             if layer == order[0]:
                 report.outcome = "CURATED_FAILED" if layer == "curated" else "SEMANTIC_FAILED"
                 report.reason = str(error)
+                report.retryable = not isinstance(error, CONFIGURATION_ERRORS)
                 return
             outcome = "CURATED_ONLY" if layer == "semantic" else "CURATED_FAILED"
             report.reason = str(error)
@@ -383,12 +385,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             checkpoint_mode=args.checkpoint_mode or "tiered",
             outcome="CURATED_FAILED",
             reason=str(exc),
+            retryable=not isinstance(exc, CONFIGURATION_ERRORS),
         )
     for line in report.summary_lines():
         print(line, flush=True)
     if args.run_report:
         write_text(args.run_report, report.to_json())
-    return 1 if report.failed else 0
+    return exit_code(report)
+
+
+def exit_code(report: RunReport) -> int:
+    """0: the run's outcome stands; 1: failed, a retry may succeed; 2: usage/configuration error."""
+    if not report.failed:
+        return 0
+    return 1 if report.retryable else 2
 
 
 if __name__ == "__main__":

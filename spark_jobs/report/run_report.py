@@ -30,6 +30,8 @@ class RunReport:
     checkpoint_mode: str
     outcome: Outcome | None = None
     reason: str | None = None
+    retryable: bool = True
+    """False when a configuration error failed the run: a retry would fail the same way."""
     raw: dict[str, Any] = field(default_factory=dict)
     dedup: dict[str, int] = field(default_factory=dict)
     drift: dict[str, Any] = field(default_factory=dict)

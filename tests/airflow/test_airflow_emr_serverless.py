@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ import boto3
 import botocore.session
 import pytest
 from airflow.providers.amazon.aws.triggers.emr import EmrServerlessStartJobTrigger
-from airflow.sdk.exceptions import AirflowException, TaskDeferred
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 from airflow.triggers.base import TriggerEvent
 from airflow_testkit import emr_topic_yaml, make_context, topic_config
 from botocore.model import Shape
@@ -251,6 +252,31 @@ def test_moto_failed_job_fails_the_task(moto_app: tuple[TopicConfig, Any], state
     assert event.payload["status"] in ("failure", "error")  # the provider says "failure" for a failed job
     with pytest.raises(AirflowException, match=f"job run {info.value.trigger.job_id} ended {state}"):  # type: ignore[attr-defined]
         op.execute_complete(context(), event.payload)
+
+
+@pytest.mark.parametrize("retryable", [False, True])
+def test_moto_failed_job_with_a_configuration_error_is_not_retried(
+    moto_app: tuple[TopicConfig, Any], retryable: bool
+) -> None:
+    """FAILED says nothing of why: the job's report decides (exit 2 locally = retryable false)."""
+    config, _ = moto_app
+    app_id = config.emr_serverless.application_id  # type: ignore[union-attr]
+    op = operator(config)
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(context())
+    reason = "topic 'payments': s3://lake/contracts/payments.yaml: semantic layer not written: unknown type 'int32'"
+    report = {"topic": "payments", "outcome": "SEMANTIC_FAILED", "reason": reason, "retryable": retryable}
+    bucket, key = run_report_uri(config, RUN_ID).removeprefix("s3://").split("/", 1)
+    boto3.client("s3", region_name=MOTO_REGION).put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
+    set_job_state(app_id, "FAILED")
+    event = run_trigger(info.value.trigger)  # type: ignore[arg-type]
+    with pytest.raises(AirflowException, match="ended FAILED") as failed:
+        op.execute_complete(context(), event.payload)
+    if retryable:
+        assert not isinstance(failed.value, AirflowFailException)  # Airflow retries it
+    else:
+        assert isinstance(failed.value, AirflowFailException)  # no retry
+        assert "not retried, configuration error" in str(failed.value) and "unknown type 'int32'" in str(failed.value)
 
 
 def test_moto_retry_after_lost_worker_starts_no_second_job(moto_app: tuple[TopicConfig, Any]) -> None:

@@ -14,6 +14,7 @@ import pytest
 
 from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS
 from spark_jobs.tables import TopicTables
+from spark_jobs.unified_job import exit_code
 
 from .jobkit import Row, append_raw, at, checkpoints, expected_latest, run_job, table_rows, topic_config
 
@@ -234,6 +235,11 @@ def test_invalid_suite_fails_semantic_only_with_a_named_reason(spark, tmp_path: 
     assert report.outcome == "CURATED_ONLY"
     assert str(suite) in (report.reason or "") and "no_such_column" in (report.reason or "")
     assert checkpoints(spark, topic) == (snapshot, None)
+    assert exit_code(report) == 0
+    # in unified mode the same suite fails the run; a retry cannot fix it: exit 2, not retryable
+    unified = run_job(spark, topic, dirs, "unified", checkpoint_mode="unified")
+    assert unified.outcome == "SEMANTIC_FAILED" and unified.retryable is False
+    assert exit_code(unified) == 2 and '"retryable": false' in unified.to_json()
 
 
 def test_max_rows_per_run_takes_a_backlog_in_slices_without_loss(spark, tmp_path: Path, hash_key: str) -> None:

@@ -18,13 +18,14 @@ from typing import Any, cast
 from airflow.providers.amazon.aws.operators.emr import EmrServerlessStartJobOperator
 from airflow.providers.amazon.aws.triggers.emr import EmrServerlessStartJobTrigger
 from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
-from airflow.sdk.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.emr_serverless import UnifiedJobEmrServerlessHook
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import emr_configuration_overrides, emr_job_driver, emr_start_job_config
 from lakehouse_unified.operators._common import JobRequest, job_request
+from lakehouse_unified.outcomes import parse_report
 
 
 class UnifiedJobEmrServerlessOperator(EmrServerlessStartJobOperator):
@@ -137,8 +138,27 @@ class UnifiedJobEmrServerlessOperator(EmrServerlessStartJobOperator):
         if state not in hook.JOB_TERMINAL_STATES:  # the wait timed out: do not leave it running
             self.log.info("Cancelling EMR Serverless job run %s (state %s)", job_id, state)
             hook.conn.cancel_job_run(applicationId=self.application_id, jobRunId=job_id)
-        raise AirflowException(
+        message = (
             f"topic {self.topic_config.topic!r}: EMR Serverless job run {job_id} ended {state}"
             + (f": {state_details}" if state_details else "")
             + f" ({(event or {}).get('message', 'no message')}); publish_outcome reports the job's reason"
         )
+        # FAILED does not say why; the job's report does. A configuration error (the job's
+        # exit 2 locally) would fail every retry the same way: fail now, without retries.
+        reason = self._configuration_error(context)
+        if reason is not None:
+            raise AirflowFailException(f"{message}; not retried, configuration error: {reason}")
+        raise AirflowException(message)
+
+    def _configuration_error(self, context: Any) -> str | None:
+        """The report's reason when it says the run cannot succeed on a retry."""
+        uri = job_request(self.topic_config, context, self.plan_task_id).run_report
+        try:
+            text = self.reports.read_text(uri)
+            report = parse_report(text, uri) if text is not None else None
+        except Exception as exc:  # no usable report: keep the retries
+            self.log.warning("topic %s: cannot read run report %s: %s", self.topic_config.topic, uri, exc)
+            return None
+        if report is None or report.get("retryable", True):
+            return None
+        return str(report.get("reason") or "see the run report")
