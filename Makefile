@@ -106,7 +106,7 @@ bench-dag-parse: setup
 
 emr-package: setup
 	rm -rf build/emr && mkdir -p build/emr
-	$(BIN)/python -m spark_jobs.packaging build/emr
+	$(BIN)/python -m spark_jobs.emr_package build/emr
 	@echo "Upload build/emr/{entrypoint.py,spark_jobs.zip} to the topic's code_uri and build"
 	@echo "pyspark_deps.tar.gz with 'make emr-venv' (Amazon Linux, see docs/AIRFLOW.md)"
 

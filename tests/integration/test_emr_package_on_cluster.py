@@ -1,6 +1,6 @@
 """The EMR Serverless artifacts on a real multi-JVM Spark cluster (standalone, 2 workers).
 
-``make emr-package`` builds ``entrypoint.py`` + ``spark_jobs.zip`` (``spark_jobs.packaging``)
+``make emr-package`` builds ``entrypoint.py`` + ``spark_jobs.zip`` (``spark_jobs.emr_package``)
 and EMR runs ``spark-submit --py-files spark_jobs.zip entrypoint.py <job args>``. Here the
 same files go to a standalone master with two workers (pyspark's own launcher), from a
 working directory outside the repo and with nothing of the repo on PYTHONPATH, so a
@@ -31,8 +31,8 @@ from typing import Any
 import pytest
 
 from demo.raw_events import generate_batches
+from spark_jobs.emr_package import build_emr_package
 from spark_jobs.local_submit import spark_home
-from spark_jobs.packaging import build_emr_package
 from spark_jobs.session import iceberg_runtime_jar
 from spark_jobs.tables import TopicTables
 

@@ -1,11 +1,14 @@
 """The EMR Serverless code artifacts (``make emr-package``): ``entrypoint.py`` and ``spark_jobs.zip``.
 
-    python -m spark_jobs.packaging build/emr
+    python -m spark_jobs.emr_package build/emr
 
 EMR runs ``spark-submit --py-files spark_jobs.zip entrypoint.py <job args>``; the zip
 holds the ``spark_jobs`` package (its folder at the zip's root), the entry point sits
 next to it. ``tests/integration/test_emr_package_on_cluster.py`` submits exactly these
 files to a standalone Spark cluster. Standard library only.
+
+Not named ``packaging``: ``spark-submit spark_jobs/entrypoint.py`` puts ``spark_jobs/`` first
+on ``sys.path``, where a ``packaging.py`` would shadow the ``packaging`` library that GX imports.
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ def build_emr_package(out_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> t
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m spark_jobs.packaging OUT_DIR", file=sys.stderr)
+        print("usage: python -m spark_jobs.emr_package OUT_DIR", file=sys.stderr)
         return 2
     entrypoint, archive = build_emr_package(args[0])
     print(f"wrote {entrypoint} and {archive}")
