@@ -116,7 +116,7 @@ def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicC
         ancestry = current_ancestry(spark, tables.raw)
         ids = [s.snapshot_id for s in ancestry]
         explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
-        start = args.from_snapshot_exclusive if explicit else checkpoints.read_from(ids)
+        start = args.from_snapshot_exclusive if explicit else checkpoints.read_from(ids, args.layers)
         snapshot_range = plan_range(args.topic, ancestry, start, args.to_snapshot_inclusive)
         if snapshot_range is not None and not explicit:
             # An incremental run is capped even when its end is pinned (Airflow pins it to

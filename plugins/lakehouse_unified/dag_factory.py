@@ -153,7 +153,7 @@ def _build(config: TopicConfig) -> DAG:
         check = CheckSchemaExistsOperator(
             task_id="check_schema_exists",
             topic_config=config,
-            run_task_id="run_unified_job",
+            next_task_id="wait_for_new_snapshot",
             no_schema_task_id="no_schema",
         )
         run = _run_task(config)
@@ -166,8 +166,9 @@ def _build(config: TopicConfig) -> DAG:
             retries=1,
             retry_delay=timedelta(minutes=1),
         )
-        get_checkpoint >> wait >> check >> [run, no_schema]
-        run >> publish
+        # No usable schema: curated only (the sensor narrows the plan), no_schema alerts once.
+        get_checkpoint >> check >> [wait, no_schema]
+        wait >> run >> publish
     return dag
 
 

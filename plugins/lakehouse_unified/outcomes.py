@@ -26,6 +26,9 @@ COUNTS_KEY = "counts"
 """XCom keys of ``publish_outcome``: every DAG run that gets past planning ends with both."""
 NO_NEW_DATA_KEY = "no_new_data"
 """XCom key of ``wait_for_new_snapshot``: why the run ended NO_NEW_DATA (no job ran)."""
+SCHEMA_PROBLEM_KEY = "schema_problem"
+"""XCom key of ``check_schema_exists``: why the topic has no usable contract/suite (the run
+then writes curated only)."""
 
 OUTCOMES: tuple[Outcome, ...] = ("FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA")
 _ACTIONS: dict[str, Action] = {
@@ -128,6 +131,19 @@ def no_new_data_decision(topic: str, why: str, plan: Mapping[str, Any] | None) -
         "semantic": {"status": "not_run", "checkpoint_after": plan.get("semantic_checkpoint")},
     }
     return OutcomeDecision("NO_NEW_DATA", "skip", why or f"topic {topic}: NO_NEW_DATA", report_counts(report))
+
+
+def without_schema(decision: OutcomeDecision, problem: str) -> OutcomeDecision:
+    """The job ran curated only because the topic has no usable schema: a FULL_SUCCESS of
+    that one layer is CURATED_ONLY for the topic (semantic not written, checkpoint kept).
+    Not alerted here: ``no_schema`` alerts once per problem."""
+    if decision.outcome != "FULL_SUCCESS":
+        return decision
+    message = (
+        f"{decision.message.replace('FULL_SUCCESS', 'CURATED_ONLY', 1)}; semantic not written "
+        f"(its checkpoint kept) because the topic has no usable schema: {problem}"
+    )
+    return OutcomeDecision("CURATED_ONLY", "succeed", message, decision.counts)
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:

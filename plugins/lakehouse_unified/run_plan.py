@@ -128,6 +128,14 @@ class RunPlan:
             return self
         return replace(self, to_snapshot_inclusive=raw_snapshot_id, raw_current_snapshot_id=raw_snapshot_id)
 
+    def without_schema(self, problem: str) -> RunPlan:
+        """The topic has no usable contract/suite: curated only (it needs none), semantic and
+        its checkpoint untouched. A run that asked for semantic alone cannot run."""
+        if self.layers == "semantic":
+            raise RunPlanError(f"param 'layers' is 'semantic' but the topic has no usable schema: {problem}")
+        note = f"curated only, no usable schema: {problem}"
+        return replace(self, layers="curated", note=f"{self.note}; {note}" if self.note else note)
+
     def to_xcom(self) -> dict[str, Any]:
         """JSON-safe dict; snapshot ids as strings (64-bit ids exceed JavaScript's exact integers)."""
         out = asdict(self)

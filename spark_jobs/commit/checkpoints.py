@@ -29,19 +29,24 @@ class Checkpoints:
     curated: int | None
     semantic: int | None
 
-    def read_from(self, raw_ids_newest_first: list[int]) -> int | None:
-        """Where the next read starts: the slower layer (None = from the beginning).
+    def read_from(self, raw_ids_newest_first: list[int], layers: str = "both") -> int | None:
+        """Where the next read starts: the slower of the ``layers`` the run writes (None =
+        from the beginning). A curated-only run (no usable contract: semantic never
+        moves) reads from curated's checkpoint, not the whole history every time.
 
         Snapshot ids are not ordered numbers; "older" is the position in raw's
         ancestry. A checkpoint missing from it (expired) is returned as is, so that
         the range check reports it instead of silently reading something else.
         """
-        if self.curated is None or self.semantic is None:
+        relevant = [
+            cp for layer, cp in (("curated", self.curated), ("semantic", self.semantic)) if layers in ("both", layer)
+        ]
+        if any(cp is None for cp in relevant):
             return None
-        for checkpoint in (self.curated, self.semantic):
+        for checkpoint in relevant:
             if checkpoint not in raw_ids_newest_first:
                 return checkpoint
-        return max(self.curated, self.semantic, key=raw_ids_newest_first.index)
+        return max(relevant, key=raw_ids_newest_first.index)  # type: ignore[arg-type]
 
 
 def read_checkpoint(spark: SparkSession, table: str, layer: Layer) -> int | None:

@@ -26,9 +26,9 @@ EXPECTED_TASKS = {
     "publish_outcome",
 }
 EDGES = {
-    "get_checkpoint": {"wait_for_new_snapshot"},
-    "wait_for_new_snapshot": {"check_schema_exists"},
-    "check_schema_exists": {"run_unified_job", "no_schema"},
+    "get_checkpoint": {"check_schema_exists"},
+    "check_schema_exists": {"wait_for_new_snapshot", "no_schema"},
+    "wait_for_new_snapshot": {"run_unified_job"},
     "run_unified_job": {"publish_outcome"},
     "no_schema": set(),
     "publish_outcome": set(),

@@ -174,16 +174,35 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     yield Stack(root=root, env=env)
 
 
-def test_missing_contract_takes_no_schema(stack: Stack) -> None:
+def test_without_a_contract_curated_still_flows_and_the_alert_comes_once(stack: Stack) -> None:
+    """No contract: the job runs curated only (semantic untouched), CURATED_ONLY in XCom;
+    no_schema alerts on the first run and not on the next one with the same problem."""
     dags = stack.dags("dags_no_schema", contracts_dir=stack.root / "no_contracts")
     date = "2025-03-01T00:00:00+00:00"
     output = stack.dags_test(dags, date)
     states = stack.task_states(date)
     assert states.get("no_schema") == "success", output[-4000:]
-    assert states.get("run_unified_job") == "skipped"
-    assert states.get("publish_outcome") == "skipped"
+    assert states.get("run_unified_job") == "success", output[-6000:]
+    assert states.get("publish_outcome") == "success"
     assert "no usable schema" in output and "ALERT [lakehouse] topic orders: no schema registered" in output
-    assert not (stack.root / "reports" / "orders").exists() or not any((stack.root / "reports" / "orders").iterdir())
+    assert "layers=curated" in output
+    assert stack.xcom(date, "publish_outcome", "outcome") == "CURATED_ONLY"
+    curated = stack.table_rows("curated_db", "orders")
+    assert sorted(r["_idempotency_key"] for r in curated) == sorted(f"o{i}" for i in range(20))
+    assert not (stack.root / "warehouse" / "semantic_db" / "orders").exists()  # semantic untouched
+
+    from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
+
+    state = IcebergSnapshotHook(CatalogSpec("hadoop", str(stack.root / "warehouse"))).read_topic_state("orders")
+    assert state.curated_checkpoint == state.raw_current and state.semantic_checkpoint is None
+
+    # the next run: same problem, nothing new for curated (it waits for curated only): no second alert
+    later = "2025-03-01T01:00:00+00:00"
+    output = stack.dags_test(dags, later)
+    states = stack.task_states(later)
+    assert states.get("no_schema") == "success" and states.get("wait_for_new_snapshot") == "skipped", output[-4000:]
+    assert "ALERT [lakehouse] topic orders: no schema registered" not in output
+    assert "already alerted" in output
 
 
 def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stack) -> None:
@@ -199,9 +218,10 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
         "no_schema": "skipped",
         "publish_outcome": "success",
     }, output[-6000:]
-    reports = list((stack.root / "reports" / "orders").glob("*.json"))
-    assert len(reports) == 1
-    report = json.loads(reports[0].read_text())
+    # once the contract is there, semantic catches up from the beginning (curated is up to date)
+    reports = sorted((stack.root / "reports" / "orders").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    assert reports
+    report = json.loads(reports[-1].read_text())  # this run's (run ids carry the time of `dags test`)
     assert report["outcome"] == "FULL_SUCCESS"
     assert report["dedup"]["rows_out"] == 20 and report["dedup"]["network_duplicates"] == 1
     assert stack.xcom(date, "publish_outcome", "outcome") == "FULL_SUCCESS"

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowSkipException, TaskDeferred
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException, TaskDeferred
 from airflow.triggers.base import TriggerEvent
 from airflow_testkit import checkpoint_summary, local_topic_yaml, make_context, topic_config, write_hadoop_table
 from lakehouse_unified.config import TopicConfig
@@ -188,6 +188,26 @@ def test_sensor_maps_trigger_events(project: tuple[TopicConfig, Path]) -> None:
     with pytest.raises(AirflowException, match="metadata unreadable") as info:
         s.execute_complete(ctx, {"status": "error", "message": "metadata unreadable"})
     assert not isinstance(info.value, AirflowSkipException)
+
+
+def test_without_a_schema_the_sensor_narrows_the_run_to_curated(project: tuple[TopicConfig, Path]) -> None:
+    config, warehouse = project
+    write_hadoop_table(warehouse, "raw_db", "orders", [(RAW1, T0, {}), (RAW2, T0, {})])
+    problem = "topic 'orders': contract /x/orders.yaml does not exist"
+    xcoms = {
+        **plan_xcom(curated_checkpoint=RAW2, semantic_checkpoint=None),
+        ("check_schema_exists", "schema_problem"): problem,
+    }
+    # semantic never ran, but only curated counts: raw's current snapshot is curated's, so it waits
+    with pytest.raises(TaskDeferred) as info:
+        sensor(config).execute(make_context(xcoms=xcoms))
+    assert info.value.trigger.layers == "curated"  # type: ignore[attr-defined]
+    xcoms.update(plan_xcom(curated_checkpoint=RAW1, semantic_checkpoint=None))
+    plan = RunPlan.from_xcom(sensor(config).execute(make_context(xcoms=xcoms)))
+    assert plan.layers == "curated" and plan.to_snapshot_inclusive == RAW2 and problem in plan.note
+    semantic_only = {**xcoms, **plan_xcom(curated_checkpoint=RAW1, semantic_checkpoint=None, layers="semantic")}
+    with pytest.raises(AirflowFailException, match="'semantic' but the topic has no usable schema"):
+        sensor(config).execute(make_context(xcoms=semantic_only))
 
 
 def test_sensor_does_not_wait_for_explicit_ranges(project: tuple[TopicConfig, Path]) -> None:

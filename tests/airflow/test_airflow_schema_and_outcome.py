@@ -11,10 +11,11 @@ import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 from airflow_testkit import local_topic_yaml, make_context, run_report, topic_config
 from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.hooks.alert_memory import AlertMemoryHook
 from lakehouse_unified.job_arguments import run_report_uri
 from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
 from lakehouse_unified.operators.outcome import PublishOutcomeOperator
-from lakehouse_unified.operators.schema import BRANCH_KEY, CheckSchemaExistsOperator, NoSchemaOperator
+from lakehouse_unified.operators.schema import CheckSchemaExistsOperator, NoSchemaOperator
 from lakehouse_unified.outcomes import COUNTS_KEY, NO_NEW_DATA_KEY, OUTCOME_KEY, decide_outcome, parse_report
 from lakehouse_unified.schema_validation import basic_validator, default_validator, job_validator, validate_schema
 
@@ -50,9 +51,27 @@ def write_schema(root: Path, contract: str | None = CONTRACT, suite: str | None 
         (root / "expectations" / "orders.json").write_text(suite)
 
 
-def branch(config: TopicConfig) -> tuple[str, dict[str, Any]]:
+@pytest.fixture(autouse=True)
+def alert_memory(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """AlertMemoryHook's Airflow Variables, as a dict (no task runner here)."""
+    memory: dict[str, str] = {}
+
+    def first_time(self: AlertMemoryHook, problem: str) -> bool:
+        seen = memory.get(self.key) == self.fingerprint(problem)
+        memory[self.key] = self.fingerprint(problem)
+        return not seen
+
+    monkeypatch.setattr(AlertMemoryHook, "first_time", first_time)
+    monkeypatch.setattr(AlertMemoryHook, "forget", lambda self: memory.pop(self.key, None))
+    return memory
+
+
+def branch(config: TopicConfig) -> tuple[list[str], dict[str, Any]]:
     op = CheckSchemaExistsOperator(
-        task_id="check_schema_exists", topic_config=config, run_task_id="run_unified_job", no_schema_task_id="no_schema"
+        task_id="check_schema_exists",
+        topic_config=config,
+        next_task_id="wait_for_new_snapshot",
+        no_schema_task_id="no_schema",
     )
     ctx = make_context()
     return op.choose_branch(ctx), ctx["ti"].pushed
@@ -74,14 +93,14 @@ def test_branch_goes_to_no_schema_with_the_problem(
 ) -> None:
     write_schema(tmp_path, contract, suite)
     chosen, pushed = branch(config)
-    assert chosen == pushed[BRANCH_KEY] == "no_schema"
+    assert chosen == ["wait_for_new_snapshot", "no_schema"]  # curated still runs; no_schema alerts
     assert pushed["schema_problem"].startswith("topic 'orders': ")
     assert pytest.importorskip("re").search(problem, pushed["schema_problem"])
 
 
 def test_branch_runs_the_job_with_a_valid_schema(config: TopicConfig, tmp_path: Path) -> None:
     write_schema(tmp_path)
-    assert branch(config) == ("run_unified_job", {BRANCH_KEY: "run_unified_job"})
+    assert branch(config) == (["wait_for_new_snapshot"], {})
 
 
 def test_the_jobs_validator_is_used_when_importable() -> None:
@@ -107,14 +126,40 @@ def test_repo_fixture_contract_passes_both_validators() -> None:
     )
 
 
-def test_no_schema_alerts_and_succeeds(config: TopicConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_schema_alerts_once_per_problem(
+    config: TopicConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sent: list[tuple[str, str]] = []
     monkeypatch.setattr(TopicAlertNotifier, "send", lambda self, subject, message: sent.append((subject, message)))
     op = NoSchemaOperator(task_id="no_schema", topic_config=config, check_task_id="check_schema_exists")
+
+    def run(problem: str) -> None:
+        assert op.execute(make_context(xcoms={("check_schema_exists", "schema_problem"): problem})) == problem
+
     problem = "topic 'orders': contract /x/orders.yaml does not exist"
-    result = op.execute(make_context(xcoms={("check_schema_exists", "schema_problem"): problem}))
-    assert result == problem
-    assert sent and sent[0][0] == "topic orders: no schema registered" and problem in sent[0][1]
+    run(problem)
+    assert len(sent) == 1 and sent[0][0] == "topic orders: no schema registered" and problem in sent[0][1]
+    assert "writes curated only" in sent[0][1]
+    run(problem)  # the next run, same problem: no second alert
+    assert len(sent) == 1
+    run("topic 'orders': suite /x/orders.json: not valid JSON")  # another problem alerts
+    assert len(sent) == 2
+    write_schema(tmp_path)
+    branch(config)  # the schema is fixed: forgotten, so the same problem would alert again
+    run(problem)
+    assert len(sent) == 3
+
+
+def test_a_curated_only_run_without_schema_is_published_as_curated_only(
+    config: TopicConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    monkeypatch.setattr(TopicAlertNotifier, "send", lambda self, subject, message: sent.append(subject))
+    problem = "topic 'orders': contract /x/orders.yaml does not exist"
+    result, pushed = publish(config, run_report("FULL_SUCCESS"), problem=problem)
+    assert result == pushed["outcome"] == "CURATED_ONLY"
+    assert pushed["counts"]["curated_rows"] == 91
+    assert sent == []  # no_schema alerts, once per problem; not every run here
 
 
 # ---- publish_outcome --------------------------------------------------------------------------
@@ -158,13 +203,17 @@ def test_parse_report_rejects_garbage() -> None:
         parse_report("{", "r.json")
 
 
-def publish(config: TopicConfig, report: dict[str, Any] | None, run_ok: bool = True) -> tuple[Any, dict[str, Any]]:
+def publish(
+    config: TopicConfig, report: dict[str, Any] | None, run_ok: bool = True, problem: str | None = None
+) -> tuple[Any, dict[str, Any]]:
     uri = run_report_uri(config, RUN_ID)
     Path(uri).parent.mkdir(parents=True, exist_ok=True)
     if report is not None:
         Path(uri).write_text(json.dumps(report))
     op = PublishOutcomeOperator(task_id="publish_outcome", topic_config=config)
-    xcoms = {("check_schema_exists", BRANCH_KEY): "run_unified_job"}
+    xcoms: dict[tuple[str, str], Any] = {("wait_for_new_snapshot", "return_value"): {"kind": "incremental"}}
+    if problem:
+        xcoms[("check_schema_exists", "schema_problem")] = problem
     if run_ok:
         xcoms[("run_unified_job", "return_value")] = uri
     ctx = make_context(xcoms=xcoms)
@@ -229,10 +278,9 @@ def test_no_new_data_from_the_sensor_is_published_and_skipped(config: TopicConfi
     assert set(pushed[COUNTS_KEY]) == set(decide_outcome(run_report("NO_NEW_DATA")).counts)
 
 
-@pytest.mark.parametrize("branch", ["no_schema", None])
-def test_a_job_that_was_not_started_publishes_nothing(config: TopicConfig, branch: str | None) -> None:
-    """no_schema branch, or an upstream task failed (no branch chosen): skipped, no outcome."""
-    ctx = make_context(xcoms={("check_schema_exists", BRANCH_KEY): branch} if branch else {})
+def test_a_job_that_was_not_started_publishes_nothing(config: TopicConfig) -> None:
+    """An upstream task failed (no pinned plan, no NO_NEW_DATA): skipped, no outcome."""
+    ctx = make_context(xcoms={("check_schema_exists", "schema_problem"): "topic 'orders': no contract"})
     op = PublishOutcomeOperator(task_id="publish_outcome", topic_config=config)
     with pytest.raises(AirflowSkipException, match="the job was not started"):
         op.execute(ctx)

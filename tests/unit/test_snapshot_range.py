@@ -43,6 +43,10 @@ def test_read_from_the_slower_layer_by_ancestry_position_not_number() -> None:
     assert Checkpoints(curated=20, semantic=30).read_from(ids) == 20
     assert Checkpoints(curated=30, semantic=None).read_from(ids) is None
     assert Checkpoints(curated=99, semantic=30).read_from(ids) == 99
+    # a one-layer run starts from its own layer's checkpoint (semantic may never have run)
+    assert Checkpoints(curated=30, semantic=None).read_from(ids, "curated") == 30
+    assert Checkpoints(curated=10, semantic=50).read_from(ids, "semantic") == 50
+    assert Checkpoints(curated=10, semantic=None).read_from(ids, "semantic") is None
 
 
 # oldest 20 (100 rows), 50 (100), 10 (100), newest 30 (100)

@@ -14,15 +14,16 @@ from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import run_report_uri
 from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
 from lakehouse_unified.operators._common import dag_run_id
-from lakehouse_unified.operators.schema import BRANCH_KEY
 from lakehouse_unified.outcomes import (
     COUNTS_KEY,
     NO_NEW_DATA_KEY,
     OUTCOME_KEY,
+    SCHEMA_PROBLEM_KEY,
     OutcomeDecision,
     decide_outcome,
     no_new_data_decision,
     parse_report,
+    without_schema,
 )
 
 
@@ -33,8 +34,9 @@ class PublishOutcomeOperator(BaseOperator):
     Runs whatever happened before it (trigger rule ``all_done``): after the job, failed
     or not, so a failed job is reported with the reason from its report; and after a
     NO_NEW_DATA ending of ``wait_for_new_snapshot`` (no job ran), so that run has its
-    outcome in XCom too. When the job was not started for another reason (no schema,
-    an upstream task failed) there is no outcome to publish and the task is skipped.
+    outcome in XCom too. When the job was not started for another reason (an upstream
+    task failed) there is no outcome to publish and the task is skipped. A run without a
+    usable schema wrote curated only: its FULL_SUCCESS is published as CURATED_ONLY.
     """
 
     ui_color = "#e0e0ff"
@@ -45,7 +47,7 @@ class PublishOutcomeOperator(BaseOperator):
         topic_config: TopicConfig,
         run_task_id: str = "run_unified_job",
         wait_task_id: str = "wait_for_new_snapshot",
-        branch_task_id: str = "check_schema_exists",
+        schema_task_id: str = "check_schema_exists",
         plan_task_id: str = "get_checkpoint",
         **kwargs: Any,
     ) -> None:
@@ -53,7 +55,7 @@ class PublishOutcomeOperator(BaseOperator):
         self.topic_config = topic_config
         self.run_task_id = run_task_id
         self.wait_task_id = wait_task_id
-        self.branch_task_id = branch_task_id
+        self.schema_task_id = schema_task_id
         self.plan_task_id = plan_task_id
 
     @cached_property
@@ -73,11 +75,10 @@ class PublishOutcomeOperator(BaseOperator):
         if no_new_data:
             plan = ti.xcom_pull(task_ids=self.plan_task_id)
             return self._publish(ti, no_new_data_decision(topic, str(no_new_data), plan))
-        branch = ti.xcom_pull(task_ids=self.branch_task_id, key=BRANCH_KEY)
-        if branch != self.run_task_id:
+        if ti.xcom_pull(task_ids=self.wait_task_id) is None:  # no pinned plan: the job was never started
             raise AirflowSkipException(
-                f"topic {topic!r}: the job was not started ({self.branch_task_id} chose {branch!r}; "
-                "see the tasks before it): no outcome to publish"
+                f"topic {topic!r}: the job was not started (a task before {self.wait_task_id} or it failed; "
+                "see their logs): no outcome to publish"
             )
         uri = run_report_uri(self.topic_config, dag_run_id(context))
         run_result = ti.xcom_pull(task_ids=self.run_task_id)
@@ -92,6 +93,9 @@ class PublishOutcomeOperator(BaseOperator):
         except RunReportError as exc:
             raise AirflowFailException(f"topic {topic!r}: {exc}") from exc
         decision = decide_outcome(report)
+        problem = ti.xcom_pull(task_ids=self.schema_task_id, key=SCHEMA_PROBLEM_KEY)
+        if problem:
+            decision = without_schema(decision, str(problem))
         if run_result is None and decision.action != "fail":
             raise AirflowFailException(
                 f"topic {topic!r}: {self.run_task_id} did not succeed although {uri} says "

@@ -16,11 +16,12 @@ from functools import cached_property
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowException, AirflowSensorTimeout, AirflowSkipException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.exceptions import RunPlanError
 from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
-from lakehouse_unified.outcomes import NO_NEW_DATA_KEY
+from lakehouse_unified.outcomes import NO_NEW_DATA_KEY, SCHEMA_PROBLEM_KEY
 from lakehouse_unified.run_plan import RunPlan
 from lakehouse_unified.triggers.raw_snapshot import RawSnapshotTrigger
 
@@ -43,6 +44,7 @@ class NewRawSnapshotSensor(BaseSensorOperator):
         *,
         topic_config: TopicConfig,
         plan_task_id: str = "get_checkpoint",
+        schema_task_id: str = "check_schema_exists",
         deferrable: bool = True,
         **kwargs: Any,
     ) -> None:
@@ -51,6 +53,7 @@ class NewRawSnapshotSensor(BaseSensorOperator):
         self.topic_config = topic_config
         self.topic = topic_config.topic
         self.plan_task_id = plan_task_id
+        self.schema_task_id = schema_task_id
         self.deferrable = deferrable
 
     @cached_property
@@ -62,7 +65,15 @@ class NewRawSnapshotSensor(BaseSensorOperator):
         return IcebergSnapshotHook(self.catalog)
 
     def _plan(self, context: Any) -> RunPlan:
-        return RunPlan.from_xcom(context["ti"].xcom_pull(task_ids=self.plan_task_id))
+        """The run's plan; curated only when ``check_schema_exists`` found no usable schema."""
+        plan = RunPlan.from_xcom(context["ti"].xcom_pull(task_ids=self.plan_task_id))
+        problem = context["ti"].xcom_pull(task_ids=self.schema_task_id, key=SCHEMA_PROBLEM_KEY)
+        if not problem:
+            return plan
+        try:
+            return plan.without_schema(str(problem))
+        except RunPlanError as exc:
+            raise AirflowFailException(f"topic {self.topic!r}: {exc}") from exc
 
     def _no_new_data(self, context: Any, plan: RunPlan, why: str) -> AirflowSkipException:
         """The run ends NO_NEW_DATA: say why in XCom (``publish_outcome`` reports it), then skip."""
