@@ -140,8 +140,9 @@ def bound_structure(
                 return fold(path, data_type, "data_like_keys")
             if len(data_type.fields) > bounds.max_object_keys:
                 return fold(path, data_type, "many_keys")
-        if _new_leaves(data_type, path, known_set) <= budget[0]:
-            budget[0] -= _new_leaves(data_type, path, known_set)
+        new = _new_leaves(data_type, path, known_set)
+        if new <= budget[0]:
+            budget[0] -= new
             return f
         if budget[0] > 0:
             return fold(path, data_type, "column_budget")

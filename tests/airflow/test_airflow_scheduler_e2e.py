@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -38,7 +37,7 @@ from typing import Any, TypeVar
 
 import psutil
 import pytest
-from conftest import DAGS, PLUGINS, REPO
+from conftest import DAGS, PLUGINS, REPO, free_port
 
 pytestmark = [pytest.mark.airflow_e2e, pytest.mark.slow]
 
@@ -58,12 +57,6 @@ for table in tables:  # the same generated events (same seed) in every table
     write_batches(spark, "orders", int(batches), int(rows), seed=11, table=table)
 spark.stop()
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(what: str, check: Callable[[], T | None], timeout: float, log: Path) -> T:
@@ -276,7 +269,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         pytest.skip("no Java: the job's local Spark cannot start")
     root = tmp_path_factory.mktemp("scheduler-e2e")
     _project(root)
-    port = _free_port()
+    port = free_port()
     env = {
         key: value
         for key, value in os.environ.items()
