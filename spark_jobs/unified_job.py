@@ -18,7 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_jobs.commit.checkpoints import Checkpoints, Layer, checkpoint_properties, read_checkpoint
+from spark_jobs.commit.checkpoints import Checkpoints, Layer, commit_properties, read_checkpoints
 from spark_jobs.commit.upsert import pin
 from spark_jobs.config.contract import TopicContract, load_contract
 from spark_jobs.config.curated_bounds import CuratedBounds
@@ -109,12 +109,9 @@ def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicC
     if not table_exists(spark, tables.raw):
         raise RawTableError(f"topic {args.topic!r}: raw table {tables.raw} does not exist in the catalog")
     with report.timed("plan"):
-        checkpoints = Checkpoints(
-            curated=read_checkpoint(spark, tables.curated, "curated"),
-            semantic=read_checkpoint(spark, tables.semantic, "semantic"),
-        )
         ancestry = current_ancestry(spark, tables.raw)
         ids = [s.snapshot_id for s in ancestry]
+        checkpoints = read_checkpoints(spark, tables, ids)
         explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
         start = args.from_snapshot_exclusive if explicit else checkpoints.read_from(ids, args.layers)
         snapshot_range = plan_range(args.topic, ancestry, start, args.to_snapshot_inclusive)
@@ -148,8 +145,9 @@ def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicC
                 log.warning("topic %s: schema drift %s", args.topic, drift.to_json())
         _write_layers(spark, args, tables, config, snapshot_range, checkpoints, parsed, bounded, report, cached)
         # The report states the checkpoints the tables actually hold, whatever happened.
-        report.curated.checkpoint_after = read_checkpoint(spark, tables.curated, "curated")
-        report.semantic.checkpoint_after = read_checkpoint(spark, tables.semantic, "semantic")
+        after = read_checkpoints(spark, tables, ids)
+        report.curated.checkpoint_after = after.curated
+        report.semantic.checkpoint_after = after.semantic
     finally:
         for df in cached:
             df.unpersist()
@@ -219,8 +217,12 @@ def _write_layers(
     report: RunReport,
     cached: list[DataFrame],
 ) -> None:
-    order: list[Layer] = ["curated", "semantic"] if report.checkpoint_mode == "tiered" else ["semantic", "curated"]
-    explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
+    # Unified mode: semantic first, curated's last commit carries the one checkpoint
+    # (``commit_properties``), so any failure leaves it where it was and both layers redo
+    # the increment. Tiered: curated first, each layer's commit carries its own.
+    unified = report.checkpoint_mode == "unified" and args.layers == "both"
+    order: list[Layer] = ["semantic", "curated"] if unified else ["curated", "semantic"]
+    explicit = args.from_snapshot_exclusive is not None or args.reprocess_all or unified
     outcome = "FULL_SUCCESS"
     for layer in order:
         layer_report = report.curated if layer == "curated" else report.semantic
@@ -276,9 +278,7 @@ def _write_curated(
     plan = curated_write.evolve_columns(spark, tables.curated, paths, overflow=bool(bounded.overflow))
     report.curated.details["new_columns"] = plan.new_columns
     rows = curated_write.build_curated_rows(kept, plan, snapshot_range.to_inclusive, args.run_id)
-    properties = (
-        {} if args.no_checkpoint else checkpoint_properties("curated", snapshot_range.to_inclusive, args.run_id)
-    )
+    properties = _properties(args, "curated", report.checkpoint_mode, snapshot_range.to_inclusive)
     with report.timed("curated.lookup"):
         pinned = pin(spark, tables.curated)
         stored = curated_write.stored_keys(spark, pinned, rows, report.curated.rows)
@@ -349,14 +349,18 @@ def _write_semantic(
     to_errors = semantic_write.masked_error_rows(
         winners, contract, key, snapshot_range.to_inclusive, args.run_id, typed_rows.errors
     )
-    properties = (
-        {} if args.no_checkpoint else checkpoint_properties("semantic", snapshot_range.to_inclusive, args.run_id)
-    )
+    properties = _properties(args, "semantic", report.checkpoint_mode, snapshot_range.to_inclusive)
     maybe_fail("before_semantic_write")
     with report.timed("semantic.merges"):
         semantic_write.upsert_semantic(
             spark, pinned_semantic, pinned_errors, to_semantic, to_errors, contract, stored_keys, properties, laid_out
         )
+
+
+def _properties(args: JobArgs, layer: Layer, mode: str, raw_snapshot_id: int) -> dict[str, str]:
+    if args.no_checkpoint:
+        return {}
+    return commit_properties(layer, mode, args.layers == "both", raw_snapshot_id, args.run_id)
 
 
 def configure_logging() -> None:

@@ -26,6 +26,8 @@ CHECKPOINT_KEYS: dict[Layer, str] = {
     "semantic": "unified-job.semantic-checkpoint",
 }
 """Snapshot summary keys of the layers' checkpoints (docs/JOB_INTERFACE.md)."""
+UNIFIED_CHECKPOINT_KEY = "unified-job.checkpoint"
+"""Unified mode's one checkpoint, on curated's table (the run's last commit)."""
 
 FULL_HISTORY = "none"
 """``--from-snapshot-exclusive none``: reprocess from the first raw snapshot."""
@@ -58,7 +60,34 @@ class TopicState:
 
 def checkpoint_from_ancestry(ancestry_newest_first: Sequence[SnapshotInfo], layer: Layer) -> int | None:
     """The value on the newest snapshot that carries the layer's key (None: never run)."""
-    key = CHECKPOINT_KEYS[layer]
+    return _value(ancestry_newest_first, CHECKPOINT_KEYS[layer])
+
+
+def newest_of(candidates: Sequence[int | None], raw_ids_newest_first: Sequence[int]) -> int | None:
+    """The newest candidate by position in raw's ancestry; one raw no longer holds loses to
+    one it holds; if none is held, the first is returned as is (the job reports it)."""
+    present = [c for c in candidates if c is not None]
+    held = [c for c in present if c in raw_ids_newest_first]
+    if held:
+        return min(held, key=list(raw_ids_newest_first).index)
+    return present[0] if present else None
+
+
+def layer_checkpoints(
+    curated_ancestry: Sequence[SnapshotInfo],
+    semantic_ancestry: Sequence[SnapshotInfo],
+    raw_ancestry: Sequence[SnapshotInfo],
+) -> tuple[int | None, int | None]:
+    """(curated, semantic): each layer's own key or the unified key, whichever is newer in raw."""
+    raw_ids = [s.snapshot_id for s in raw_ancestry]
+    unified = _value(curated_ancestry, UNIFIED_CHECKPOINT_KEY)
+    return (
+        newest_of([checkpoint_from_ancestry(curated_ancestry, "curated"), unified], raw_ids),
+        newest_of([checkpoint_from_ancestry(semantic_ancestry, "semantic"), unified], raw_ids),
+    )
+
+
+def _value(ancestry_newest_first: Sequence[SnapshotInfo], key: str) -> int | None:
     for snapshot in ancestry_newest_first:
         value = snapshot.summary.get(key)
         if value is not None:

@@ -16,21 +16,35 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS, Layer, output_tables
+from spark_jobs.commit.checkpoints import Layer, holds_checkpoint_keys, output_tables, read_checkpoints
 from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots, requested_utc
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
 from spark_jobs.tables import TopicTables
 
 
 def plan_output_expiry(
-    topic: str, table: str, layer: Layer | None, ancestry: Sequence[SnapshotInfo], requested: datetime
+    topic: str,
+    table: str,
+    layer: Layer | None,
+    ancestry: Sequence[SnapshotInfo],
+    requested: datetime,
+    checkpoint: int | None = None,
 ) -> ExpiryPlan:
-    """``requested`` (naive = UTC), lowered to the commit time of the newest snapshot holding ``layer``'s checkpoint."""
+    """``requested`` (naive = UTC), lowered to the commit time of the newest snapshot holding ``layer``'s checkpoint.
+
+    ``checkpoint``: the layer's resolved checkpoint (``checkpoints.read_checkpoints``),
+    when known. A holder whose value is not it no longer matters: in unified mode the
+    semantic layer's checkpoint is held by curated's table, and semantic's old tiered
+    holder must not stop its table's expiry for good.
+    """
     requested = requested_utc(requested)
     if layer is None:
         return ExpiryPlan(topic, table, requested, requested, None, "as requested (no checkpoint in this table)")
-    key = CHECKPOINT_KEYS[layer]
-    holder = next((s for s in ancestry if key in s.summary), None)
+    keys = holds_checkpoint_keys(layer)
+    holder = next((s for s in ancestry if any(k in s.summary for k in keys)), None)
+    held = [int(holder.summary[k]) for k in keys if k in holder.summary] if holder is not None else []
+    if checkpoint is not None and checkpoint not in held:
+        holder = None
     if holder is None:
         return ExpiryPlan(topic, table, requested, requested, None, f"as requested (no {layer} checkpoint yet)")
     bound = min(requested, as_utc(holder.committed_at))
@@ -47,10 +61,14 @@ def expire_outputs(
 ) -> dict[str, dict[str, Any]]:
     """Plan and run ``expire_snapshots`` on each existing output table; per table: plan and counts."""
     results: dict[str, dict[str, Any]] = {}
-    for table, layer in output_tables(TopicTables(topic)):
+    tables = TopicTables(topic)
+    raw_ids = [s.snapshot_id for s in current_ancestry(spark, tables.raw)] if table_exists(spark, tables.raw) else []
+    checkpoints = read_checkpoints(spark, tables, raw_ids)
+    for table, layer in output_tables(tables):
         if not table_exists(spark, table):
             continue
-        plan = plan_output_expiry(topic, table, layer, current_ancestry(spark, table), older_than)
+        checkpoint = None if layer is None else getattr(checkpoints, layer)
+        plan = plan_output_expiry(topic, table, layer, current_ancestry(spark, table), older_than, checkpoint)
         expired = {} if dry_run else expire_snapshots(spark, plan, retain_last)
         results[table.replace("`", "")] = {**asdict(plan), "expired": expired}
     return results

@@ -23,7 +23,7 @@ from datetime import datetime
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.commit.checkpoints import Checkpoints, read_checkpoint
+from spark_jobs.commit.checkpoints import Checkpoints, read_checkpoints
 from spark_jobs.exceptions import RawTableError, UnifiedJobError
 from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots, requested_utc
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
@@ -65,10 +65,9 @@ def expire_raw(
     tables = TopicTables(topic)
     if not table_exists(spark, tables.raw):
         raise RawTableError(f"topic {topic!r}: raw table {tables.raw} does not exist in the catalog")
-    checkpoints = Checkpoints(
-        read_checkpoint(spark, tables.curated, "curated"), read_checkpoint(spark, tables.semantic, "semantic")
-    )
-    plan = plan_raw_expiry(topic, checkpoints, current_ancestry(spark, tables.raw), older_than)
+    ancestry = current_ancestry(spark, tables.raw)
+    checkpoints = read_checkpoints(spark, tables, [s.snapshot_id for s in ancestry])
+    plan = plan_raw_expiry(topic, checkpoints, ancestry, older_than)
     result: dict[str, object] = {**asdict(plan), "dry_run": dry_run, "expired": {}}
     log.info("topic %s: raw expiry older than %s (%s)", topic, plan.older_than, plan.reason)
     if plan.older_than is None or dry_run:

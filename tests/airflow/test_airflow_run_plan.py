@@ -13,6 +13,7 @@ from lakehouse_unified.run_plan import (
     backfill_range,
     checkpoint_from_ancestry,
     has_new_data,
+    layer_checkpoints,
     plan_run,
 )
 
@@ -134,3 +135,32 @@ def test_xcom_round_trip_keeps_64_bit_ids_exact() -> None:
     assert RunPlan.from_xcom(data) == p
     with pytest.raises(RunPlanError):
         RunPlan.from_xcom(None)
+
+
+def test_unified_checkpoint_moves_both_layers_and_modes_can_switch() -> None:
+    raw_newest_first = ancestry(1, 2, 3, 4)  # 4, 3, 2, 1
+    tiered_curated = {"unified-job.curated-checkpoint": "2"}
+    tiered_semantic = {"unified-job.semantic-checkpoint": "1"}
+    # tiered: each layer its own key
+    assert layer_checkpoints(
+        (SnapshotInfo(10, T0, tiered_curated),), (SnapshotInfo(20, T0, tiered_semantic),), raw_newest_first
+    ) == (2, 1)
+    # then unified runs: curated's last commit carries the one key, semantic's commits none
+    curated = (SnapshotInfo(11, T0, {"unified-job.checkpoint": "3"}), SnapshotInfo(10, T0, tiered_curated))
+    semantic = (SnapshotInfo(21, T0, {}), SnapshotInfo(20, T0, tiered_semantic))
+    assert layer_checkpoints(curated, semantic, raw_newest_first) == (3, 3)
+    # back to tiered: the layers' own keys are newer again
+    curated = (SnapshotInfo(12, T0, {"unified-job.curated-checkpoint": "4"}), *curated)
+    assert layer_checkpoints(curated, semantic, raw_newest_first) == (4, 3)
+    # an expired checkpoint loses to one raw still holds; alone, it is returned (the job reports it)
+    assert layer_checkpoints(
+        (SnapshotInfo(11, T0, {"unified-job.checkpoint": "3"}),),
+        (SnapshotInfo(20, T0, {"unified-job.semantic-checkpoint": "99"}),),
+        raw_newest_first,
+    ) == (3, 3)
+    assert layer_checkpoints(
+        (), (SnapshotInfo(20, T0, {"unified-job.semantic-checkpoint": "99"}),), raw_newest_first
+    ) == (
+        None,
+        99,
+    )

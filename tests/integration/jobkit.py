@@ -10,8 +10,9 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.commit.checkpoints import read_checkpoint
+from spark_jobs.commit.checkpoints import read_checkpoints
 from spark_jobs.config.job_args import JobArgs
+from spark_jobs.read.snapshots import current_ancestry
 from spark_jobs.report.run_report import RunReport
 from spark_jobs.tables import TopicTables
 from spark_jobs.unified_job import run
@@ -86,7 +87,8 @@ def table_rows(spark: SparkSession, table: str, ignore: tuple[str, ...] = ("_run
 
 def checkpoints(spark: SparkSession, topic: str) -> tuple[int | None, int | None]:
     t = TopicTables(topic)
-    return read_checkpoint(spark, t.curated, "curated"), read_checkpoint(spark, t.semantic, "semantic")
+    checkpoints = read_checkpoints(spark, t, [s.snapshot_id for s in current_ancestry(spark, t.raw)])
+    return checkpoints.curated, checkpoints.semantic
 
 
 def expected_latest(rows: list[Row]) -> dict[str, str]:

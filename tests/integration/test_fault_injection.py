@@ -31,7 +31,9 @@ MATRIX = {
     ("unified", "during_validation"): ("SEMANTIC_FAILED", False, False),
     ("unified", "before_semantic_write"): ("SEMANTIC_FAILED", False, False),
     ("unified", "between_errors_and_semantic_merge"): ("SEMANTIC_FAILED", False, False),
-    ("unified", "before_curated_commit"): ("CURATED_FAILED", False, True),
+    # unified: one checkpoint, in curated's commit (the run's last): semantic's data
+    # written before it is redone by the retry, never skipped
+    ("unified", "before_curated_commit"): ("CURATED_FAILED", False, False),
     ("unified", "after_curated_commit"): ("CURATED_FAILED", True, True),
     ("unified", "after_commits_before_report"): (None, True, True),
 }

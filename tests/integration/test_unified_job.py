@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS
+from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS, UNIFIED_KEY
+from spark_jobs.faults import ENV
+from spark_jobs.read.snapshots import current_ancestry
 from spark_jobs.tables import TopicTables
 from spark_jobs.unified_job import exit_code
 
@@ -198,6 +200,41 @@ def test_unified_mode_semantic_failure_moves_neither_layer(spark, tmp_path: Path
     assert report.curated.status == "not_run"
     assert checkpoints(spark, topic) == (first, first)
     assert table_rows(spark, TopicTables(topic).curated) == curated_before
+
+
+def test_unified_mode_is_one_checkpoint_moved_once_in_the_last_commit(spark, tmp_path: Path, monkeypatch) -> None:
+    """Semantic's commits carry no checkpoint; curated's last commit carries the one value."""
+    topic = "shop_one_checkpoint"
+    dirs = topic_config(tmp_path, topic)
+    monkeypatch.setenv("PII_HASH_KEY", "unified-mode-key-123456")
+    t = TopicTables(topic)
+    first = append_raw(spark, topic, BATCHES[0])
+    assert run_job(spark, topic, dirs, checkpoint_mode="unified").outcome == "FULL_SUCCESS"
+    curated_commits, semantic_commits = current_ancestry(spark, t.curated), current_ancestry(spark, t.semantic)
+    assert curated_commits[0].summary[UNIFIED_KEY] == str(first)
+    assert [s for s in curated_commits if UNIFIED_KEY in s.summary] == curated_commits[:1]
+    keys = (UNIFIED_KEY, *CHECKPOINT_KEYS.values())
+    assert not [s for s in semantic_commits + current_ancestry(spark, t.errors) if set(keys) & set(s.summary)]
+
+    # curated fails after semantic's data is written: the checkpoint stays, both redo the increment
+    second = append_raw(spark, topic, BATCHES[1])
+    monkeypatch.setenv(ENV, "before_curated_commit")
+    failed = run_job(spark, topic, dirs, checkpoint_mode="unified", run_id="fails")
+    monkeypatch.delenv(ENV)
+    assert failed.outcome == "CURATED_FAILED" and failed.semantic.status == "written"
+    assert checkpoints(spark, topic) == (first, first)
+    assert (failed.curated.checkpoint_after, failed.semantic.checkpoint_after) == (first, first)
+    retry = run_job(spark, topic, dirs, checkpoint_mode="unified", run_id="retry")
+    assert retry.outcome == "FULL_SUCCESS" and retry.raw["from_snapshot_exclusive"] == first
+    assert retry.semantic.status == retry.curated.status == "written"
+    assert checkpoints(spark, topic) == (second, second)
+    assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
+
+    # switching to tiered: both layers continue from the unified checkpoint
+    third = append_raw(spark, topic, BATCHES[2])
+    tiered = run_job(spark, topic, dirs, checkpoint_mode="tiered", run_id="tiered")
+    assert tiered.outcome == "FULL_SUCCESS" and tiered.raw["from_snapshot_exclusive"] == second
+    assert checkpoints(spark, topic) == (third, third)
 
 
 def test_dry_run_and_backfill_do_not_move_checkpoints(spark, tmp_path: Path, hash_key: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS
+from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS, UNIFIED_KEY
 from spark_jobs.maintenance.compact_outputs import compaction_options
 from spark_jobs.maintenance.expire_outputs import plan_output_expiry
 from spark_jobs.read.snapshots import SnapshotInfo
@@ -45,3 +45,16 @@ def test_compaction_options() -> None:
     options = compaction_options(4)
     assert options["delete-file-threshold"] == "4" and options["remove-dangling-deletes"] == "true"
     assert options["use-starting-sequence-number"] == "false"
+
+
+def test_unified_checkpoint_is_held_by_curated_and_a_stale_semantic_holder_does_not_pin_expiry() -> None:
+    unified = [SnapshotInfo(8, T0 + timedelta(days=2), {UNIFIED_KEY: "50"}), *ANCESTRY[2:]]
+    plan = plan_output_expiry("orders", "curated_db.orders", "curated", unified, T0 + timedelta(days=10), 50)
+    assert plan.kept_snapshot == 8
+    semantic = [SnapshotInfo(6, T0 + timedelta(days=2), {}), SnapshotInfo(4, T0, {CHECKPOINT_KEYS["semantic"]: "7"})]
+    # semantic's checkpoint is the unified one (50): its old tiered holder (7) no longer matters
+    stale = plan_output_expiry("orders", "semantic_db.orders", "semantic", semantic, T0 + timedelta(days=10), 50)
+    assert stale.kept_snapshot is None and stale.older_than == T0 + timedelta(days=10)
+    # in tiered mode it does
+    held = plan_output_expiry("orders", "semantic_db.orders", "semantic", semantic, T0 + timedelta(days=10), 7)
+    assert held.kept_snapshot == 4
