@@ -60,6 +60,7 @@ from spark_jobs.report.run_report import RunReport
 from spark_jobs.semantic import pii
 from spark_jobs.semantic import write as semantic_write
 from spark_jobs.semantic.gx_engine import SuiteEngine
+from spark_jobs.semantic.type_changes import check_type_changes
 from spark_jobs.semantic.typed_rows import build_typed_rows, build_typed_values
 from spark_jobs.semantic.validation_pass import validate
 from spark_jobs.session import build_session
@@ -77,7 +78,7 @@ class TopicConfig:
     problem: str | None
 
 
-def load_topic_config(args: JobArgs) -> TopicConfig:
+def load_topic_config(spark: SparkSession, args: JobArgs) -> TopicConfig:
     try:
         contract = load_contract(args.contract_uri)
         suite = load_suite(args.suite_uri, contract)
@@ -85,6 +86,11 @@ def load_topic_config(args: JobArgs) -> TopicConfig:
         return TopicConfig(None, None, str(exc))
     if contract.topic != args.topic:
         return TopicConfig(None, None, f"{args.contract_uri}: topic {contract.topic!r} is not {args.topic!r}")
+    # A type change the semantic table cannot take refuses that layer before either is
+    # written. The contract itself is valid: it still sets the mode, bounds and look-back.
+    refused = check_type_changes(spark, TopicTables(args.topic).semantic, contract).problem
+    if refused:
+        return TopicConfig(contract, None, refused)
     return TopicConfig(contract, suite, None)
 
 
@@ -92,7 +98,7 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
     """Process the topic's new raw snapshots; never raises for a layer failure."""
     started = time.perf_counter()
     tables = TopicTables(args.topic)
-    config = load_topic_config(args)
+    config = load_topic_config(spark, args)
     mode = args.checkpoint_mode or (config.contract.checkpoint_mode if config.contract else "tiered")
     report = RunReport(topic=args.topic, run_id=args.run_id, checkpoint_mode=mode)
     try:
@@ -335,7 +341,8 @@ def _write_semantic(
     report.semantic.rows = total
     if args.dry_run:
         return
-    semantic_write.ensure_tables(spark, tables.semantic, tables.errors, contract)
+    promotions = semantic_write.ensure_tables(spark, tables.semantic, tables.errors, contract)
+    report.semantic.details["type_promotions"] = promotions  # contract type changes Iceberg applied in place
     with report.timed("semantic.winners"):
         pinned_semantic, pinned_errors = pin(spark, tables.semantic), pin(spark, tables.errors)
         # The narrow lookup is cached (both writes use it), not the wide winners: they

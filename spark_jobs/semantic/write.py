@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_jobs.commit.add_columns import add_columns_planned
+from spark_jobs.commit.add_columns import add_columns_planned, lost_schema_race
 from spark_jobs.commit.merge import merge_sql
 from spark_jobs.commit.upsert import PinnedTable, join_stored, keys_to_probe, upsert_split
 from spark_jobs.config.contract import FieldSpec, TopicContract
+from spark_jobs.exceptions import ContractError
 from spark_jobs.faults import maybe_fail
 from spark_jobs.read.snapshots import table_exists
 from spark_jobs.semantic.pii import mask, unless_looks_like_pii
@@ -56,7 +57,11 @@ def errors_columns(contract: TopicContract) -> list[str]:
     return [*ENVELOPE, *contract.field_names, ERRORS, "_raw_snapshot_id", "_run_id"]
 
 
-def ensure_tables(spark: SparkSession, semantic: str, errors: str, contract: TopicContract) -> None:
+def ensure_tables(spark: SparkSession, semantic: str, errors: str, contract: TopicContract) -> list[dict[str, str]]:
+    """Create the tables, widen semantic columns whose contract type Iceberg can promote,
+    add new contract fields. Returns the promotions applied (``{"field", "from", "to"}``).
+    A type change Iceberg cannot apply raises ``ContractError`` (the job checks it
+    before writing anything: ``type_changes``; this is the guard at the ALTER)."""
     spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {semantic.split('.')[0]}")
     typed = ", ".join(f"{quote(s.name)} {semantic_sql_type(s)}" for s in contract.fields)
     text = ", ".join(f"{quote(s.name)} STRING" for s in contract.fields)
@@ -66,7 +71,25 @@ def ensure_tables(spark: SparkSession, semantic: str, errors: str, contract: Top
                 f"CREATE TABLE IF NOT EXISTS {table} ({ENVELOPE_DDL}, {columns}, {LINEAGE_DDL}) USING iceberg "
                 f"{OUTPUT_PARTITIONING} TBLPROPERTIES ({OUTPUT_TABLE_PROPERTIES})"
             )
+    promoted = _promote_changed_types(spark, semantic, contract)  # errors: every field is STRING
     _add_new_contract_fields(spark, semantic, errors, contract)
+    return promoted
+
+
+def _promote_changed_types(spark: SparkSession, semantic: str, contract: TopicContract) -> list[dict[str, str]]:
+    from spark_jobs.semantic import type_changes  # it imports semantic_sql_type from here
+
+    for attempt in (1, 2):
+        plan = type_changes.check_type_changes(spark, semantic, contract)
+        if plan.refusal:
+            raise ContractError(contract.source, plan.refusal)
+        try:
+            return [change.to_dict() for change in type_changes.apply_promotions(spark, semantic, plan)]
+        except Exception as error:
+            if attempt == 2 or not lost_schema_race(error):
+                raise
+            spark.sql(f"REFRESH TABLE {semantic}")  # another run changed the schema first: plan again
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _add_new_contract_fields(spark: SparkSession, semantic: str, errors: str, contract: TopicContract) -> None:
