@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
@@ -55,8 +55,9 @@ from spark_jobs.read.incremental_read import (
     plan_range,
     read_increment,
 )
+from spark_jobs.read.quarantined import count_where_they_landed, read_quarantined, replayed_versions
 from spark_jobs.read.snapshots import current_ancestry, table_exists
-from spark_jobs.report.run_report import RunReport
+from spark_jobs.report.run_report import REPLAY_COUNTS, RunReport
 from spark_jobs.semantic import pii
 from spark_jobs.semantic import write as semantic_write
 from spark_jobs.semantic.gx_engine import SuiteEngine
@@ -114,6 +115,9 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
 def _run(spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicConfig, report: RunReport) -> None:
     if not table_exists(spark, tables.raw):
         raise RawTableError(f"topic {args.topic!r}: raw table {tables.raw} does not exist in the catalog")
+    if args.replay_quarantine:
+        _replay_quarantine(spark, args, tables, config, report)
+        return
     with report.timed("plan"):
         ancestry = current_ancestry(spark, tables.raw)
         ids = [s.snapshot_id for s in ancestry]
@@ -175,6 +179,20 @@ def _read_dedup_parse(
         raw = read_increment(spark, tables.raw, snapshot_range)
         stats = raw.agg(F.count(F.lit(1)).alias("rows"), F.min("ingest_ts").alias("earliest")).collect()[0]
         report.raw["rows_read"] = int(stats["rows"])
+    lookback = config.contract.message_id_lookback_days if config.contract else 7
+    consumed = consumed_message_ids(spark, tables.raw, snapshot_range, stats["earliest"], lookback, raw)
+    return _dedup_parse(spark, tables, config, raw, consumed, report, cached)
+
+
+def _dedup_parse(
+    spark: SparkSession,
+    tables: TopicTables,
+    config: TopicConfig,
+    raw: DataFrame,
+    consumed: DataFrame | None,
+    report: RunReport,
+    cached: list[DataFrame],
+) -> tuple[DataFrame, BoundedStructure]:
     with report.timed("structure"):
         # The structure of every payload of the increment, its duplicates included (a
         # retry repeats its original), so that the labelled rows are parsed as they are
@@ -187,8 +205,6 @@ def _read_dedup_parse(
         known = curated_write.known_paths(spark, tables.curated)
         bounded = bound_structure(structure, bounds, known, contract_paths)
     with report.timed("dedup"):
-        lookback = config.contract.message_id_lookback_days if config.contract else 7
-        consumed = consumed_message_ids(spark, tables.raw, snapshot_range, stats["earliest"], lookback, raw)
         labelled = label_duplicates(raw, consumed, layout=output_bucket(F.col("idempotency_key")))
         status = F.col(DEDUP_STATUS)
         parsed_all = parse_payload(
@@ -362,6 +378,71 @@ def _write_semantic(
         semantic_write.upsert_semantic(
             spark, pinned_semantic, pinned_errors, to_semantic, to_errors, contract, stored_keys, properties, laid_out
         )
+
+
+def _replay_quarantine(
+    spark: SparkSession, args: JobArgs, tables: TopicTables, config: TopicConfig, report: RunReport
+) -> None:
+    """``--replay-quarantine``: re-judge the versions ``<topic>_errors`` holds against the
+    current contract and suite; those that pass move to semantic, the others stay with
+    their new reasons. Versions are re-read from raw (``read/quarantined.py``), the
+    semantic upsert keeps a newer stored version, and no checkpoint moves."""
+    if config.contract is None or config.suite is None:
+        raise ContractError(
+            args.contract_uri, f"cannot replay the quarantine without a usable schema: {config.problem}"
+        )
+    ancestry = current_ancestry(spark, tables.raw)
+    ids = [s.snapshot_id for s in ancestry]
+    checkpoints = read_checkpoints(spark, tables, ids)
+    report.curated.status = "skipped"
+    for layer, checkpoint in ((report.curated, checkpoints.curated), (report.semantic, checkpoints.semantic)):
+        layer.checkpoint_before = layer.checkpoint_after = checkpoint
+    report.replay = dict.fromkeys(REPLAY_COUNTS, 0)
+    report.raw = {"from_snapshot_exclusive": None, "to_snapshot_inclusive": ids[0] if ids else None, "rows_read": 0}
+    if not ids or not table_exists(spark, tables.errors):
+        report.outcome, report.reason = "NO_NEW_DATA", f"nothing quarantined: {tables.errors} does not exist yet"
+        return
+    cached: list[DataFrame] = []
+    try:
+        with report.timed("read"):
+            quarantine = read_quarantined(spark, tables.raw, ids[0], pin(spark, tables.errors))
+            raw = quarantine.raw.persist(StorageLevel.MEMORY_AND_DISK)
+            cached.append(raw)
+            versions = replayed_versions(raw).persist(StorageLevel.MEMORY_AND_DISK)
+            cached.append(versions)
+            replayed = versions.count()
+            report.raw["rows_read"] = raw.count()
+        report.replay.update(
+            quarantined=quarantine.quarantined,
+            not_replayable=quarantine.quarantined - quarantine.replayable,
+            replayed=replayed,
+            not_in_raw=quarantine.replayable - replayed,
+        )
+        if replayed == 0:
+            report.outcome, report.reason = "NO_NEW_DATA", "no quarantined version to replay (see replay counts)"
+            return
+        parsed, _ = _dedup_parse(spark, tables, config, raw, None, report, cached)
+        replay_args = replace(args, layers="semantic", no_checkpoint=True)
+        with report.timed("semantic"):
+            _write_semantic(spark, replay_args, tables, config, SnapshotRange(None, ids[0]), parsed, report, cached)
+        report.semantic.status = "dry_run" if args.dry_run else "written"
+        report.replay["valid_now"] = report.semantic.details.get("rows_valid", 0)
+        if not args.dry_run:
+            healed, still_failing = count_where_they_landed(spark, versions, tables.semantic, tables.errors)
+            report.replay.update(healed=healed, still_failing=still_failing)
+        report.outcome = "FULL_SUCCESS"
+        log.info("topic %s: quarantine replay %s", args.topic, report.replay)
+    except Exception as exc:  # as a layer failure: an outcome, not a crash
+        error = (
+            exc if isinstance(exc, UnifiedJobError) else LayerWriteError(args.topic, "semantic", tables.semantic, exc)
+        )
+        report.semantic.status, report.semantic.error = "failed", str(error)
+        report.outcome, report.reason = "SEMANTIC_FAILED", f"quarantine replay: {error}"
+        report.retryable = not isinstance(error, CONFIGURATION_ERRORS)
+        log.error("topic %s: quarantine replay failed: %s", args.topic, error)
+    finally:
+        for df in cached:
+            df.unpersist()
 
 
 def _properties(args: JobArgs, layer: Layer, mode: str, raw_snapshot_id: int) -> dict[str, str]:

@@ -100,6 +100,16 @@ def _params() -> dict[str, Param]:
             title="Do not move the checkpoints",
             description="Write data without moving the live checkpoints (required to reprocess one layer).",
         ),
+        "replay_quarantine": Param(
+            False,
+            **_DIALECT,
+            type="boolean",
+            title="Replay the quarantine",
+            description=(
+                "After fixing the contract or suite: re-judge the rows in the errors table (re-read from "
+                "raw) and move those that now pass to semantic. No range, no checkpoint moves."
+            ),
+        ),
     }
 
 
@@ -113,7 +123,8 @@ Raw `raw_db.{config.topic}` -> curated `curated_db.{config.topic}` + semantic `s
 one run of the unified job ({config.runtime}). Configured in `{Path(config.source).name}`;
 the schema is the job's contract `{config.topic}.yaml` + suite `{config.topic}.json`.
 
-Trigger with params to reprocess (`from_snapshot_exclusive`), write one layer, or dry-run.
+Trigger with params to reprocess (`from_snapshot_exclusive`), write one layer, dry-run, or
+replay the quarantine after fixing the contract or suite (`replay_quarantine`).
 Backfill: `airflow backfill create --dag-id {config.dag_id} --from-date ... --to-date ...`
 reprocesses the raw snapshots committed in each interval without moving the live checkpoints.
 """

@@ -76,6 +76,8 @@ def build_job_arguments(config: TopicConfig, plan: RunPlan, *, job_run_id: str, 
         args += ["--expire-outputs-after-hours", str(maintenance.expire_output_snapshots_after_hours)]
     if maintenance.expire_raw_snapshots_after_hours is not None:
         args += ["--expire-raw-after-hours", str(maintenance.expire_raw_snapshots_after_hours)]
+    if plan.replay_quarantine:  # the job takes no range: it re-reads the quarantined versions
+        return [*args, "--replay-quarantine", *(["--dry-run"] if plan.dry_run else [])]
     if plan.reprocess_all:
         args += ["--from-snapshot-exclusive", FULL_HISTORY]
     elif plan.from_snapshot_exclusive is not None:

@@ -91,6 +91,7 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
         "curated_checkpoint_after": _id_text(curated.get("checkpoint_after")),
         "semantic_checkpoint_after": _id_text(semantic.get("checkpoint_after")),
         "maintenance_errors": _maintenance_errors(report),
+        **{f"replay_{name}": value for name, value in _mapping(report.get("replay")).items()},
     }
 
 
@@ -100,7 +101,14 @@ def decide_outcome(report: Mapping[str, Any]) -> OutcomeDecision:
     topic = report.get("topic", "?")
     reason = report.get("reason") or _layer_error(report)
     counts = report_counts(report)
-    if outcome == "FULL_SUCCESS":
+    if outcome == "FULL_SUCCESS" and counts.get("replay_replayed") is not None:
+        message = (
+            f"topic {topic}: quarantine replayed: {counts['replay_replayed']} versions re-judged, "
+            f"{counts.get('replay_healed', 0)} healed to semantic, {counts.get('replay_still_failing', 0)} still "
+            f"failing, {counts.get('replay_not_in_raw', 0)} no longer in raw, "
+            f"{counts.get('replay_not_replayable', 0)} without keys (not replayable)"
+        )
+    elif outcome == "FULL_SUCCESS":
         message = (
             f"topic {topic}: FULL_SUCCESS: {counts['rows_read']} raw rows read, {counts['curated_rows']} curated, "
             f"{counts['semantic_rows_valid']} semantic valid, {counts['semantic_rows_errors']} to errors"

@@ -18,7 +18,7 @@ from typing import Any, Literal, cast, get_args
 from lakehouse_unified.exceptions import RunPlanError
 
 Layers = Literal["both", "curated", "semantic"]
-PlanKind = Literal["incremental", "reprocess", "backfill"]
+PlanKind = Literal["incremental", "reprocess", "backfill", "replay"]
 Layer = Literal["curated", "semantic"]
 
 CHECKPOINT_KEYS: dict[Layer, str] = {
@@ -140,8 +140,13 @@ class RunPlan:
     note: str = ""
 
     @property
+    def replay_quarantine(self) -> bool:
+        """Re-judge the quarantined versions (``--replay-quarantine``): no range, no checkpoint moves."""
+        return self.kind == "replay"
+
+    @property
     def explicit(self) -> bool:
-        """A manual reprocess or a backfill: the range is given, there is nothing to wait for."""
+        """A manual reprocess, a backfill or a replay: nothing to wait for."""
         return self.kind != "incremental"
 
     def needs_run(self) -> bool:
@@ -162,6 +167,8 @@ class RunPlan:
         its checkpoint untouched. A run that asked for semantic alone cannot run."""
         if self.layers == "semantic":
             raise RunPlanError(f"param 'layers' is 'semantic' but the topic has no usable schema: {problem}")
+        if self.replay_quarantine:
+            raise RunPlanError(f"param 'replay_quarantine' needs a usable schema, and the topic has none: {problem}")
         note = f"curated only, no usable schema: {problem}"
         return replace(self, layers="curated", note=f"{self.note}; {note}" if self.note else note)
 
@@ -183,6 +190,12 @@ class RunPlan:
 
     def describe(self) -> str:
         start = FULL_HISTORY if self.reprocess_all else self.from_snapshot_exclusive
+        if self.replay_quarantine:
+            return (
+                f"quarantine replay: the versions in the errors table re-read from raw snapshot "
+                f"{self.to_snapshot_inclusive} and re-judged; checkpoints unchanged"
+                + (" [dry_run]" if self.dry_run else "")
+            )
         if self.kind == "incremental":
             rng = f"(checkpoint, {self.to_snapshot_inclusive or 'raw current'}]"
         else:
@@ -233,6 +246,25 @@ def plan_run(
         semantic_checkpoint=state.semantic_checkpoint,
     )
     known = {s.snapshot_id for s in state.raw_ancestry}
+
+    if params.get("replay_quarantine"):
+        given = [n for n in ("from_snapshot_exclusive", "to_snapshot_inclusive") if params.get(n)]
+        if run_type == "backfill" or given:
+            raise RunPlanError(
+                "param 'replay_quarantine' re-reads the quarantined versions themselves: it takes no "
+                f"snapshot range and is not a backfill (got {', '.join(given) or run_type})"
+            )
+        if base.layers == "curated" or base.no_checkpoint:
+            raise RunPlanError(
+                "param 'replay_quarantine' writes the semantic layer and never moves a checkpoint: "
+                "leave layers and no_checkpoint at their defaults"
+            )
+        return replace(
+            base,
+            kind="replay",
+            to_snapshot_inclusive=state.raw_current,
+            note="quarantine replay" if state.raw_current is not None else f"{raw_table} has no snapshot yet",
+        )
 
     if run_type == "backfill":
         if data_interval_start is None or data_interval_end is None or data_interval_start >= data_interval_end:

@@ -33,6 +33,7 @@ class JobArgs:
     layers: Layers = "both"
     no_checkpoint: bool = False
     dry_run: bool = False
+    replay_quarantine: bool = False
     compact_delete_file_threshold: int | None = None
     expire_outputs_after_hours: int | None = None
     expire_raw_after_hours: int | None = None
@@ -105,6 +106,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--layers", choices=("both", "curated", "semantic"), default="both")
     p.add_argument("--no-checkpoint", action="store_true", help="do not move the live checkpoints (backfill)")
     p.add_argument("--dry-run", action="store_true", help="compute and report, write nothing")
+    p.add_argument(
+        "--replay-quarantine",
+        action="store_true",
+        help="re-judge the versions in <topic>_errors against the current contract and suite (re-read "
+        "from raw); those that now pass move to semantic. Checkpoints and curated are not touched",
+    )
     maintenance = p.add_argument_group("table maintenance after the commits (never changes the outcome)")
     maintenance.add_argument(
         "--compact-delete-file-threshold",
@@ -147,6 +154,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         layers=ns.layers,
         no_checkpoint=ns.no_checkpoint,
         dry_run=ns.dry_run,
+        replay_quarantine=ns.replay_quarantine,
         compact_delete_file_threshold=ns.compact_delete_file_threshold,
         expire_outputs_after_hours=ns.expire_outputs_after_hours,
         expire_raw_after_hours=ns.expire_raw_after_hours,
@@ -159,5 +167,15 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         raise JobArgumentError(
             "reprocessing one layer from an explicit snapshot would move its checkpoint "
             "out of step with the other; add --no-checkpoint or use --layers both"
+        )
+    if args.replay_quarantine and (
+        args.from_snapshot_exclusive is not None
+        or args.reprocess_all
+        or args.to_snapshot_inclusive is not None
+        or args.layers == "curated"
+    ):
+        raise JobArgumentError(
+            "--replay-quarantine re-reads the quarantined versions themselves: it takes no snapshot "
+            "range, and writes the semantic layer only (drop --from/--to-snapshot options and --layers curated)"
         )
     return args

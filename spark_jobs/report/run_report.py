@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 Outcome = Literal["FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA"]
 FAILED_OUTCOMES = ("CURATED_FAILED", "SEMANTIC_FAILED")
+REPLAY_COUNTS = ("quarantined", "not_replayable", "replayed", "not_in_raw", "valid_now", "healed", "still_failing")
+"""A quarantine replay's counts (``--replay-quarantine``; docs/JOB_INTERFACE.md)."""
 
 
 @dataclass
@@ -37,6 +39,8 @@ class RunReport:
     drift: dict[str, Any] = field(default_factory=dict)
     curated: LayerReport = field(default_factory=LayerReport)
     semantic: LayerReport = field(default_factory=LayerReport)
+    replay: dict[str, int] = field(default_factory=dict)
+    """Only on a quarantine replay: ``REPLAY_COUNTS``."""
     maintenance: dict[str, Any] = field(default_factory=dict)
     """Per step (compaction, output_expiry, raw_expiry): {"result": ..., "seconds": ...} or {"error": ...}."""
     durations_s: dict[str, float] = field(default_factory=dict)
@@ -105,6 +109,14 @@ class RunReport:
             lines.append(
                 f"  expectations (GX): {len(expectations) - len(failed)} of {len(expectations)} passed"
                 + (f"; not passed: {', '.join(failed)}" if failed else "")
+            )
+        if self.replay:
+            r = self.replay
+            lines.append(
+                f"  quarantine replay: {r.get('replayed', 0)} versions re-judged of {r.get('quarantined', 0)} "
+                f"quarantined -> {r.get('healed', 0)} healed to semantic, {r.get('still_failing', 0)} still "
+                f"failing; not replayed: {r.get('not_replayable', 0)} without keys, {r.get('not_in_raw', 0)} "
+                "no longer in raw"
             )
         if self.maintenance:
             lines.append("  maintenance: " + ", ".join(_maintenance_summary(k, v) for k, v in self.maintenance.items()))

@@ -56,7 +56,14 @@ def test_topic_dag_shape(dagbag: DagBag, topic: str) -> None:
     assert dag.catchup is False and dag.max_active_runs == 1
     assert {"lakehouse", "unified-job", f"topic:{topic}"} <= set(dag.tags)
     assert isinstance(dag.timetable, CronDataIntervalTimetable)  # runs have data intervals (backfill)
-    assert set(dag.params) == {"from_snapshot_exclusive", "to_snapshot_inclusive", "layers", "dry_run", "no_checkpoint"}
+    assert set(dag.params) == {
+        "from_snapshot_exclusive",
+        "to_snapshot_inclusive",
+        "layers",
+        "dry_run",
+        "no_checkpoint",
+        "replay_quarantine",
+    }
     assert dag.task_dict["get_checkpoint"].retries >= 1
     assert dag.task_dict["run_unified_job"].retries >= 1
     assert dag.task_dict["wait_for_new_snapshot"].retries == 0

@@ -263,3 +263,46 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     no_data = stack.xcom(later, "publish_outcome", "counts")
     assert isinstance(no_data, dict) and no_data["rows_read"] == 0
     assert no_data["curated_checkpoint_after"] == str(state.curated_checkpoint)
+
+
+def test_a_fixed_suite_replays_the_quarantine_from_a_trigger(stack: Stack) -> None:
+    """Too strict a suite quarantines good rows; after the fix, a ``replay_quarantine`` trigger heals them."""
+    dags = stack.dags("dags_replay", contracts_dir=stack.root / "contracts")
+    suite_file = stack.root / "expectations" / "orders.json"
+    strict = {**SUITE, "expectations": [SUITE["expectations"][0], _in_set(["new"])]}
+    suite_file.write_text(json.dumps(strict))
+    date = "2025-03-04T00:00:00+00:00"
+    output = stack.dags_test(dags, date, conf={"from_snapshot_exclusive": "none"})
+    assert stack.xcom(date, "publish_outcome", "outcome") == "FULL_SUCCESS", output[-6000:]
+    assert sorted(r["_idempotency_key"] for r in stack.table_rows("semantic_db", "orders_errors")) == sorted(
+        f"o{i}"
+        for i in range(1, 20, 2)  # the "paid" ones
+    )
+    from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
+
+    hook = IcebergSnapshotHook(CatalogSpec("hadoop", str(stack.root / "warehouse")))
+    before = hook.read_topic_state("orders")
+
+    suite_file.write_text(json.dumps(SUITE))  # the analysts' fix
+    date = "2025-03-05T00:00:00+00:00"
+    output = stack.dags_test(dags, date, conf={"replay_quarantine": True})
+    assert stack.task_states(date)["run_unified_job"] == "success", output[-6000:]
+    assert "quarantine replay" in output
+    assert stack.xcom(date, "publish_outcome", "outcome") == "FULL_SUCCESS"
+    counts = stack.xcom(date, "publish_outcome", "counts")
+    assert isinstance(counts, dict)
+    assert (counts["replay_replayed"], counts["replay_healed"], counts["replay_still_failing"]) == (10, 10, 0)
+    assert "10 healed to semantic" in output
+    assert stack.table_rows("semantic_db", "orders_errors") == []
+    assert sorted(r["order_id"] for r in stack.table_rows("semantic_db", "orders")) == sorted(
+        f"o{i}" for i in range(20)
+    )
+    after = hook.read_topic_state("orders")
+    assert (after.curated_checkpoint, after.semantic_checkpoint) == (
+        before.curated_checkpoint,
+        before.semantic_checkpoint,
+    )
+
+
+def _in_set(values: list[str]) -> dict[str, object]:
+    return {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "status", "value_set": values}}

@@ -71,6 +71,18 @@ def test_arguments_are_accepted_by_the_jobs_own_parser(tmp_path: Path) -> None:
     assert parsed.expire_raw_after_hours is None
 
 
+def test_replay_arguments_are_accepted_by_the_jobs_own_parser(tmp_path: Path) -> None:
+    job_args = pytest.importorskip("spark_jobs.config.job_args")
+    config = topic_config(local_topic_yaml(), tmp_path)
+    plan = RunPlan(kind="replay", to_snapshot_inclusive=9, dry_run=True)
+    args = build_job_arguments(config, plan, job_run_id="r", run_report="x")
+    assert args[-2:] == ["--replay-quarantine", "--dry-run"] and "--to-snapshot-inclusive" not in args
+    parsed = job_args.parse_args(args)
+    assert parsed.replay_quarantine and parsed.dry_run and parsed.to_snapshot_inclusive is None
+    with pytest.raises(job_args.JobArgumentError, match="no snapshot range"):
+        job_args.parse_args([*args, "--from-snapshot-exclusive", "7"])
+
+
 def test_maintenance_arguments_follow_the_topic_file(tmp_path: Path) -> None:
     job_args = pytest.importorskip("spark_jobs.config.job_args")
     extra = "maintenance:\n  delete_file_threshold: null\n  expire_output_snapshots_after_hours: null\n"

@@ -164,3 +164,17 @@ def test_unified_checkpoint_moves_both_layers_and_modes_can_switch() -> None:
         None,
         99,
     )
+
+
+def test_replay_quarantine_runs_now_without_a_range_or_a_checkpoint_move() -> None:
+    st = state((1, 2, 3), 3, 3)  # nothing new: a replay runs all the same
+    p = plan(st, {"replay_quarantine": True}, run_type="manual")
+    assert p.kind == "replay" and p.replay_quarantine and p.explicit and p.needs_run()
+    assert "quarantine replay" in p.describe() and RunPlan.from_xcom(p.to_xcom()) == p
+    for params in ({"from_snapshot_exclusive": "1"}, {"to_snapshot_inclusive": "2"}):
+        with pytest.raises(RunPlanError, match="no snapshot range"):
+            plan(st, {"replay_quarantine": True, **params})
+    with pytest.raises(RunPlanError, match="layers and no_checkpoint"):
+        plan(st, {"replay_quarantine": True, "layers": "curated"})
+    with pytest.raises(RunPlanError, match="replay_quarantine' needs a usable schema"):
+        p.without_schema("contracts/orders.yaml: missing")
