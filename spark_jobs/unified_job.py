@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 
 from spark_jobs.commit.checkpoints import Checkpoints, Layer, commit_properties, read_checkpoints
 from spark_jobs.commit.upsert import pin
-from spark_jobs.config.contract import TopicContract, load_contract
+from spark_jobs.config.contract import DEFAULT_MAX_EVENT_TS_AHEAD_MINUTES, TopicContract, load_contract
 from spark_jobs.config.curated_bounds import CuratedBounds
 from spark_jobs.config.job_args import JobArgs, parse_args
 from spark_jobs.config.storage import write_text
@@ -28,6 +28,7 @@ from spark_jobs.config.suite import TopicSuite, load_suite
 from spark_jobs.curated import write as curated_write
 from spark_jobs.dedup.deduplicate import (
     DEDUP_STATUS,
+    FUTURE,
     KEPT,
     PROCESSED,
     count_by_status,
@@ -205,7 +206,12 @@ def _dedup_parse(
         known = curated_write.known_paths(spark, tables.curated)
         bounded = bound_structure(structure, bounds, known, contract_paths)
     with report.timed("dedup"):
-        labelled = label_duplicates(raw, consumed, layout=output_bucket(F.col("idempotency_key")))
+        labelled = label_duplicates(
+            raw,
+            consumed,
+            layout=output_bucket(F.col("idempotency_key")),
+            max_event_ts_ahead_minutes=_max_ahead(config),
+        )
         status = F.col(DEDUP_STATUS)
         parsed_all = parse_payload(
             labelled,
@@ -221,6 +227,8 @@ def _dedup_parse(
             "already_consumed": counts["already_consumed"],
             "superseded_versions": counts["superseded"],
             "missing_keys": counts["missing_key"],
+            "event_ts_in_future": counts[FUTURE],
+            "reused_message_ids": counts["reused_message_ids"],
             "rows_out": counts[KEPT],
         }
         parsed = rows_to_process(parsed_all)
@@ -258,7 +266,9 @@ def _write_layers(
         try:
             with report.timed(layer):
                 if layer == "curated":
-                    _write_curated(spark, args, tables, snapshot_range, parsed, bounded, report, cached)
+                    _write_curated(
+                        spark, args, tables, snapshot_range, parsed, bounded, report, cached, _max_ahead(config)
+                    )
                 else:
                     _write_semantic(spark, args, tables, config, snapshot_range, parsed, report, cached)
             layer_report.status = "dry_run" if args.dry_run else "written"
@@ -290,6 +300,7 @@ def _write_curated(
     bounded: BoundedStructure,
     report: RunReport,
     cached: list[DataFrame],
+    max_event_ts_ahead_minutes: int,
 ) -> None:
     kept = parsed.where(F.col(DEDUP_STATUS) == KEPT)
     paths = leaf_paths(bounded.structure)
@@ -309,7 +320,9 @@ def _write_curated(
         stored_count = stored.count()
     maybe_fail("before_curated_commit")
     with report.timed("curated.merge"):
-        curated_write.upsert_curated(spark, pinned, rows, stored, stored_count, plan.table_columns, properties)
+        curated_write.upsert_curated(
+            spark, pinned, rows, stored, stored_count, plan.table_columns, properties, max_event_ts_ahead_minutes
+        )
     maybe_fail("after_curated_commit")
 
 
@@ -338,7 +351,7 @@ def _write_semantic(
     maybe_fail("during_validation")
     with report.timed("semantic.validation"):
         outcome = validate(typed, typed_rows.checks, suite, contract, engine)
-    total = report.dedup.get("rows_out", 0) + report.dedup.get("missing_keys", 0)
+    total = sum(report.dedup.get(n, 0) for n in ("rows_out", "missing_keys", "event_ts_in_future"))
     report.semantic.details.update(
         {
             "rows_valid": outcome.valid_rows,
@@ -363,11 +376,15 @@ def _write_semantic(
         pinned_semantic, pinned_errors = pin(spark, tables.semantic), pin(spark, tables.errors)
         # The narrow lookup is cached (both writes use it), not the wide winners: they
         # are the cached typed rows joined with it.
-        stored = semantic_write.stored_versions(spark, typed, total, pinned_semantic, pinned_errors)
+        stored = semantic_write.stored_versions(
+            spark, typed, total, pinned_semantic, pinned_errors, contract.max_event_ts_ahead_minutes
+        )
         stored = stored.persist(StorageLevel.MEMORY_AND_DISK)
         cached.append(stored)
         stored_keys = semantic_write.count_stored_keys(stored)
-        winners, laid_out = semantic_write.select_winners(typed, stored, stored_keys)
+        winners, laid_out = semantic_write.select_winners(
+            typed, stored, stored_keys, contract.max_event_ts_ahead_minutes
+        )
     to_semantic = semantic_write.masked_semantic_rows(winners, contract, key, snapshot_range.to_inclusive, args.run_id)
     to_errors = semantic_write.masked_error_rows(
         winners, contract, key, snapshot_range.to_inclusive, args.run_id, typed_rows.errors
@@ -443,6 +460,10 @@ def _replay_quarantine(
     finally:
         for df in cached:
             df.unpersist()
+
+
+def _max_ahead(config: TopicConfig) -> int:
+    return config.contract.max_event_ts_ahead_minutes if config.contract else DEFAULT_MAX_EVENT_TS_AHEAD_MINUTES
 
 
 def _properties(args: JobArgs, layer: Layer, mode: str, raw_snapshot_id: int) -> dict[str, str]:

@@ -76,6 +76,8 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
         "rows_out": dedup.get("rows_out", 0),
         "network_duplicates": dedup.get("network_duplicates", 0),
         "superseded_versions": dedup.get("superseded_versions", 0),
+        "reused_message_ids": dedup.get("reused_message_ids", 0),
+        "event_ts_in_future": dedup.get("event_ts_in_future", 0),
         "curated_status": curated.get("status"),
         "curated_rows": curated.get("rows", 0),
         "semantic_status": semantic.get("status"),
@@ -106,7 +108,7 @@ def decide_outcome(report: Mapping[str, Any]) -> OutcomeDecision:
             f"topic {topic}: quarantine replayed: {counts['replay_replayed']} versions re-judged, "
             f"{counts.get('replay_healed', 0)} healed to semantic, {counts.get('replay_still_failing', 0)} still "
             f"failing, {counts.get('replay_not_in_raw', 0)} no longer in raw, "
-            f"{counts.get('replay_not_replayable', 0)} without keys (not replayable)"
+            f"{counts.get('replay_not_replayable', 0)} envelope errors (not replayable)"
         )
     elif outcome == "FULL_SUCCESS":
         message = (

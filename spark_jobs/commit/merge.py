@@ -19,15 +19,26 @@ VERSION_COLUMNS = ("_event_ts", "_ingest_ts", "_message_id")
 _EPOCH = "TIMESTAMP '0001-01-01 00:00:00'"
 
 
-def version_at_least(new: str, old: str) -> str:
+def ordering_event_ts(alias: str, max_ahead_minutes: int) -> str:
+    """SQL: the event_ts a version is ordered by. Null is the oldest; an event_ts later
+    than ingest_ts by more than the tolerance (a row stored before the job quarantined
+    such versions) is the oldest too, so that it never blocks a later correction."""
+    event, ingest = f"{alias}._event_ts", f"{alias}._ingest_ts"
+    return (
+        f"CASE WHEN {event} > {ingest} + INTERVAL {int(max_ahead_minutes)} MINUTES THEN {_EPOCH} "
+        f"ELSE coalesce({event}, {_EPOCH}) END"
+    )
+
+
+def version_at_least(new: str, old: str, max_ahead_minutes: int) -> str:
     """SQL: version of ``new`` >= version of ``old`` (event_ts, ingest_ts, message_id)."""
     n = [
-        f"coalesce({new}._event_ts, {_EPOCH})",
+        ordering_event_ts(new, max_ahead_minutes),
         f"coalesce({new}._ingest_ts, {_EPOCH})",
         f"coalesce({new}._message_id, '')",
     ]
     o = [
-        f"coalesce({old}._event_ts, {_EPOCH})",
+        ordering_event_ts(old, max_ahead_minutes),
         f"coalesce({old}._ingest_ts, {_EPOCH})",
         f"coalesce({old}._message_id, '')",
     ]

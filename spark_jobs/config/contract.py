@@ -52,6 +52,8 @@ class TopicContract:
     source: str
     checkpoint_mode: CheckpointMode = "tiered"
     message_id_lookback_days: int = 7
+    max_event_ts_ahead_minutes: int = 5
+    """A version whose event_ts is later than its ingest_ts by more is quarantined (clock skew allowed)."""
     description: str = ""
     curated: CuratedBounds = field(default_factory=CuratedBounds)
     _by_name: dict[str, FieldSpec] = field(default_factory=dict, compare=False, repr=False)
@@ -103,7 +105,7 @@ def parse_contract(text: str, source: str) -> TopicContract:
     if mode not in CHECKPOINT_MODES:
         raise ContractError(source, f"'checkpoint_mode' must be one of {CHECKPOINT_MODES}, got {mode!r}")
 
-    lookback = _lookback_days(doc.get("dedup") or {}, source)
+    lookback, ahead = _dedup_options(doc.get("dedup") or {}, source)
     curated = parse_curated_bounds(doc.get("curated") or {}, source)
     raw_fields = doc.get("fields")
     if not isinstance(raw_fields, list) or not raw_fields:
@@ -117,18 +119,31 @@ def parse_contract(text: str, source: str) -> TopicContract:
         source=source,
         checkpoint_mode=mode,
         message_id_lookback_days=lookback,
+        max_event_ts_ahead_minutes=ahead,
         curated=curated,
         description=str(doc.get("description") or ""),
     )
 
 
-def _lookback_days(dedup: Any, source: str) -> int:
+DEFAULT_MAX_EVENT_TS_AHEAD_MINUTES = 5
+
+
+def _dedup_options(dedup: Any, source: str) -> tuple[int, int]:
+    """(message_id_lookback_days, max_event_ts_ahead_minutes)."""
     if not isinstance(dedup, dict):
         raise ContractError(source, "'dedup' must be a mapping")
+    unknown = set(dedup) - {"message_id_lookback_days", "max_event_ts_ahead_minutes"}
+    if unknown:
+        raise ContractError(source, f"unknown keys in 'dedup': {sorted(unknown)}")
     value = dedup.get("message_id_lookback_days", 7)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 3650:
         raise ContractError(source, f"'dedup.message_id_lookback_days' must be an integer 1..3650, got {value!r}")
-    return value
+    ahead = dedup.get("max_event_ts_ahead_minutes", DEFAULT_MAX_EVENT_TS_AHEAD_MINUTES)
+    if isinstance(ahead, bool) or not isinstance(ahead, int) or not 0 <= ahead <= 525_600:
+        raise ContractError(
+            source, f"'dedup.max_event_ts_ahead_minutes' must be an integer 0..525600 (a year), got {ahead!r}"
+        )
+    return value, ahead
 
 
 def _parse_field(item: Any, index: int, source: str) -> FieldSpec:

@@ -112,6 +112,7 @@ def upsert_curated(
     stored_count: int,
     columns: list[str],
     properties: dict[str, str],
+    max_event_ts_ahead_minutes: int,
 ) -> None:
     """Latest version wins, also against rows of earlier runs; same version = rewrite.
 
@@ -120,5 +121,7 @@ def upsert_curated(
     flagged, laid_out = join_stored(rows, stored, KEY, stored_count)
     new_rows = flagged.where(F.col(IN_CURATED).isNull()).drop(IN_CURATED)
     existing_rows = flagged.where(F.col(IN_CURATED)).drop(IN_CURATED)
-    sql = merge_sql(pinned.name, columns, when_matched=version_at_least("s", "t"), insert=False)
+    sql = merge_sql(
+        pinned.name, columns, when_matched=version_at_least("s", "t", max_event_ts_ahead_minutes), insert=False
+    )
     upsert_split(spark, pinned, new_rows, existing_rows, stored_count, sql, properties, columns, laid_out)

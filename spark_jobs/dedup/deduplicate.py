@@ -6,14 +6,24 @@ Rules, in order (the first that applies wins):
     ``message_id`` or ``idempotency_key`` is null or blank: the row cannot be
     deduplicated. It is quarantined (errors table), never dropped.
 ``already_consumed``
-    its ``message_id`` was consumed by an earlier run (FIFO across runs).
+    its ``message_id`` was consumed *for the same idempotency_key* by an earlier run
+    (first arrival wins across runs).
 ``network_duplicate``
-    a later arrival of a ``message_id`` seen in this increment: first arrival wins
-    (order: ingest_ts, event_ts, payload).
+    a later arrival of a ``(message_id, idempotency_key)`` seen in this increment: first
+    arrival wins (order: ingest_ts, event_ts, payload). A retry repeats the whole
+    message, key included: the same ``message_id`` on another key is not a retry but a
+    producer bug (an id generator reset, a copied envelope), and both events are kept as
+    their keys' own versions; such rows are flagged ``_reused_message_id`` and counted.
+``event_ts_in_future``
+    its ``event_ts`` is later than its ``ingest_ts`` by more than the contract's
+    ``dedup.max_event_ts_ahead_minutes`` (a producer clock or parsing bug): it cannot
+    take its key (corrections are ordered by event_ts, so it would win forever). It is
+    quarantined, never written to curated, and leaves the key's versions as they are.
 ``superseded``
     an older version of an ``idempotency_key``: latest version wins (order: event_ts,
-    ingest_ts, message_id, all descending). Older versions arriving in later runs are
-    handled by the sequence-aware MERGE (``commit/merge.py``).
+    ingest_ts, message_id, all descending; a null event_ts is the oldest). Older
+    versions arriving in later runs are handled by the sequence-aware MERGE
+    (``commit/merge.py``).
 ``kept``
     the row to write.
 
@@ -27,18 +37,35 @@ from pyspark.sql import functions as F
 
 DEDUP_STATUS = "_dedup_status"
 KEPT = "kept"
-STATUSES = ("missing_key", "already_consumed", "network_duplicate", "superseded", KEPT)
+FUTURE = "event_ts_in_future"
+STATUSES = ("missing_key", "already_consumed", "network_duplicate", FUTURE, "superseded", KEPT)
+REUSED = "_reused_message_id"
+"""True on a row whose message_id is also used for another idempotency_key (this increment or earlier)."""
 
 
 def _blank(column: str) -> Column:
     return F.col(column).isNull() | (F.trim(F.col(column)) == "")
 
 
+def event_ts_in_future(max_ahead_minutes: int, prefix: str = "") -> Column:
+    """``event_ts`` later than ``ingest_ts`` by more than the tolerance (null: not judged)."""
+    event, ingest = F.col(f"{prefix}event_ts"), F.col(f"{prefix}ingest_ts")
+    return F.coalesce(event > ingest + F.expr(f"INTERVAL {int(max_ahead_minutes)} MINUTES"), F.lit(False))
+
+
 LAYOUT = "_layout"
 
 
-def label_duplicates(raw: DataFrame, consumed_ids: DataFrame | None, layout: Column | None = None) -> DataFrame:
-    """Add ``_dedup_status`` (one of STATUSES) to every raw row.
+def label_duplicates(
+    raw: DataFrame,
+    consumed: DataFrame | None,
+    layout: Column | None = None,
+    max_event_ts_ahead_minutes: int = 5,
+) -> DataFrame:
+    """Add ``_dedup_status`` (one of STATUSES) and ``_reused_message_id`` to every raw row.
+
+    ``consumed``: (message_id, idempotency_key) pairs consumed by earlier runs
+    (``read.incremental_read.consumed_message_ids``), or None.
 
     ``layout``, a function of ``idempotency_key``, decides how the labelled rows are
     spread over partitions: the window over each key shuffles them anyway, so it can
@@ -46,20 +73,28 @@ def label_duplicates(raw: DataFrame, consumed_ids: DataFrame | None, layout: Col
     grouped as the writes downstream want them, sparing each write a shuffle of its own.
     """
     df = raw
-    if consumed_ids is not None:
-        marked = consumed_ids.select(F.col("message_id"), F.lit(True).alias("_consumed"))
-        df = df.join(marked, on="message_id", how="left")
+    if consumed is not None:
+        keys_by_id = consumed.groupBy("message_id").agg(F.collect_set("idempotency_key").alias("_consumed_keys"))
+        df = df.join(keys_by_id, on="message_id", how="left")
     else:
-        df = df.withColumn("_consumed", F.lit(None).cast("boolean"))
-
+        df = df.withColumn("_consumed_keys", F.lit(None).cast("array<string>"))
     missing_key = _blank("message_id") | _blank("idempotency_key")
-    first_arrival = Window.partitionBy("message_id").orderBy(
+    consumed_here = F.coalesce(F.array_contains("_consumed_keys", F.col("idempotency_key")), F.lit(False))
+
+    # One shuffle by message_id serves both windows (a (message_id, key) window is
+    # satisfied by a partitioning on message_id).
+    by_id = Window.partitionBy("message_id")
+    other_key_here = F.min("idempotency_key").over(by_id) != F.max("idempotency_key").over(by_id)
+    other_key_before = F.coalesce(F.size("_consumed_keys"), F.lit(0)) > F.when(consumed_here, 1).otherwise(0)
+    df = df.withColumn(REUSED, ~missing_key & (other_key_here | other_key_before))
+    first_arrival = Window.partitionBy("message_id", "idempotency_key").orderBy(
         F.col("ingest_ts").asc_nulls_last(),
         F.col("event_ts").asc_nulls_last(),
         F.col("payload").asc_nulls_last(),
     )
     df = df.withColumn("_arrival_rank", F.row_number().over(first_arrival))
-    eligible = ~missing_key & F.col("_consumed").isNull() & (F.col("_arrival_rank") == 1)
+    future = event_ts_in_future(max_event_ts_ahead_minutes)
+    eligible = ~missing_key & ~consumed_here & (F.col("_arrival_rank") == 1) & ~future
     by_key: list[str] = ["idempotency_key"]
     if layout is not None:
         df = df.withColumn(LAYOUT, layout).repartition(LAYOUT)
@@ -73,26 +108,34 @@ def label_duplicates(raw: DataFrame, consumed_ids: DataFrame | None, layout: Col
     df = df.withColumn("_version_rank", F.row_number().over(latest_version))
     status = (
         F.when(missing_key, "missing_key")
-        .when(F.col("_consumed").isNotNull(), "already_consumed")
+        .when(consumed_here, "already_consumed")
         .when(F.col("_arrival_rank") > 1, "network_duplicate")
+        .when(future, FUTURE)
         .when(F.col("_version_rank") > 1, "superseded")
         .otherwise(KEPT)
     )
-    return df.withColumn(DEDUP_STATUS, status).drop("_consumed", "_arrival_rank", "_version_rank", LAYOUT)
+    return df.withColumn(DEDUP_STATUS, status).drop("_consumed_keys", "_arrival_rank", "_version_rank", LAYOUT)
 
 
 def count_by_status(labelled: DataFrame) -> dict[str, int]:
-    """Rows per dedup status (every status present, zeros included)."""
+    """Rows per dedup status (every status present, zeros included), and ``reused_message_ids``."""
     counts = {status: 0 for status in STATUSES}
-    for row in labelled.groupBy(DEDUP_STATUS).count().collect():
-        counts[row[DEDUP_STATUS]] = int(row["count"])
-    return counts
+    reused = 0
+    grouped = labelled.groupBy(DEDUP_STATUS).agg(
+        F.count(F.lit(1)).alias("rows"), F.count(F.when(F.col(REUSED), 1)).alias("reused")
+    )
+    for row in grouped.collect():
+        counts[row[DEDUP_STATUS]] = int(row["rows"])
+        reused += int(row["reused"])
+    return {**counts, "reused_message_ids": reused}
 
 
-PROCESSED = (KEPT, "missing_key")
-"""Statuses of the rows that go on: kept rows, and keyless rows (to be quarantined)."""
+QUARANTINED = ("missing_key", FUTURE)
+"""Statuses whose rows go to the errors table for their envelope, under a key of their own."""
+PROCESSED = (KEPT, *QUARANTINED)
+"""Statuses of the rows that go on: kept rows, and rows to be quarantined for their envelope."""
 
 
 def rows_to_process(labelled: DataFrame) -> DataFrame:
-    """The rows that go on: kept rows, and keyless rows (to be quarantined)."""
+    """The rows that go on: kept rows, and rows to be quarantined for their envelope."""
     return labelled.where(F.col(DEDUP_STATUS).isin(*PROCESSED))

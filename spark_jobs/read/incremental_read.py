@@ -130,7 +130,9 @@ def consumed_message_ids(
     lookback_days: int,
     increment: DataFrame,
 ) -> DataFrame | None:
-    """message_ids of ``increment`` already consumed by earlier runs (look-back window).
+    """(message_id, idempotency_key) pairs of earlier runs for ``increment``'s message_ids
+    (look-back window): a pair found is a retry already consumed; an id found with
+    another key only is a reused id (``dedup/deduplicate.py``).
 
     "Consumed" means present in raw as of the checkpoint snapshot. The window bounds
     the cost: only rows ingested at most ``lookback_days`` before the increment's
@@ -151,7 +153,7 @@ def consumed_message_ids(
         .table(table)
         .where(F.col("ingest_ts") >= F.lit(window_start))
         .where(F.col("message_id").isNotNull())
-        .select(F.col("message_id").cast("string"))
+        .select(F.col("message_id").cast("string"), F.col("idempotency_key").cast("string"))
         .join(ids.distinct(), "message_id", "left_semi")
         .distinct()
     )

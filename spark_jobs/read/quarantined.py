@@ -6,8 +6,9 @@ so that version is found by its envelope in raw's current snapshot, whatever sna
 added it: the replay works after that snapshot expired (Iceberg's snapshot expiry drops
 snapshots and the files only they reference, never a live row). A version whose raw row
 is gone (deleted by a retention policy) cannot be re-judged and stays in errors as it
-is, counted as ``not_in_raw``. Rows quarantined for their envelope (no ``message_id`` or
-``idempotency_key``) are not replayed: no contract or suite change can heal them.
+is, counted as ``not_in_raw``. Rows quarantined for their envelope (an ``envelope:``
+rule: no ``message_id`` or ``idempotency_key``, an ``event_ts`` in the future) are not
+replayed: no contract or suite change can heal them.
 
 The scan is bounded by the quarantined rows' ``ingest_ts`` (raw is partitioned by its
 day), and matching ``ingest_ts`` too picks the version's first arrival, the row the
@@ -31,6 +32,11 @@ def _present(column: str) -> Column:
     return F.col(column).isNotNull() & (F.trim(F.col(column)) != "")
 
 
+def _replayable() -> Column:
+    envelope_error = F.exists("_errors", lambda e: e["rule"].startswith("envelope:"))
+    return _present("_idempotency_key") & _present("_message_id") & ~F.coalesce(envelope_error, F.lit(False))
+
+
 @dataclass(frozen=True)
 class QuarantinedVersions:
     """The raw rows to re-judge, and the errors table's counts."""
@@ -47,11 +53,11 @@ def read_quarantined(
     spark: SparkSession, raw_table: str, raw_snapshot_id: int, errors: PinnedTable
 ) -> QuarantinedVersions:
     """The raw rows of the versions ``errors`` holds, at raw snapshot ``raw_snapshot_id``."""
-    envelopes = errors.read(spark).select(*ENVELOPE)
-    versions = envelopes.where(_present("_idempotency_key") & _present("_message_id"))
+    envelopes = errors.read(spark).select(*ENVELOPE, _replayable().alias("_replayable"))
+    versions = envelopes.where("_replayable").select(*ENVELOPE)
     counts = envelopes.agg(
         F.count(F.lit(1)).alias("quarantined"),
-        F.count(F.when(_present("_idempotency_key") & _present("_message_id"), 1)).alias("replayable"),
+        F.count(F.when(F.col("_replayable"), 1)).alias("replayable"),
         F.min("_ingest_ts").alias("earliest"),
         F.max("_ingest_ts").alias("latest"),
     ).first()

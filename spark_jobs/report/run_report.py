@@ -115,7 +115,7 @@ class RunReport:
             lines.append(
                 f"  quarantine replay: {r.get('replayed', 0)} versions re-judged of {r.get('quarantined', 0)} "
                 f"quarantined -> {r.get('healed', 0)} healed to semantic, {r.get('still_failing', 0)} still "
-                f"failing; not replayed: {r.get('not_replayable', 0)} without keys, {r.get('not_in_raw', 0)} "
+                f"failing; not replayed: {r.get('not_replayable', 0)} envelope errors, {r.get('not_in_raw', 0)} "
                 "no longer in raw"
             )
         if self.maintenance:

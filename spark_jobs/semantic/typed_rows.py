@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs.config.contract import FieldSpec, TopicContract
-from spark_jobs.dedup.deduplicate import DEDUP_STATUS
+from spark_jobs.dedup.deduplicate import DEDUP_STATUS, FUTURE
 from spark_jobs.parse.casts import cast_text
 from spark_jobs.parse.payload import MALFORMED, is_malformed, value_at
 from spark_jobs.semantic.gx_engine import RowCondition
@@ -81,6 +81,10 @@ def _cast_reason(spec: FieldSpec, text: Column) -> Column:
     return F.concat(F.lit("value '"), shown, F.lit(f"' does not fit {spec.type}"))
 
 
+FUTURE_KEY_PREFIX = "event-ts-in-future:"
+"""Errors-table key of a future-dated version: ``event-ts-in-future:<key>:<message_id>``."""
+
+
 def _envelope(parsed: DataFrame, contract: TopicContract) -> DataFrame:
     keyless = F.col(DEDUP_STATUS) == "missing_key"
     synthetic_key = F.concat(
@@ -96,12 +100,20 @@ def _envelope(parsed: DataFrame, contract: TopicContract) -> DataFrame:
             256,
         ),
     )
+    # A future-dated version must not take its key (dedup/deduplicate.py): quarantined
+    # under a key of its own, which still shows the key and the message it came with.
+    future = F.col(DEDUP_STATUS) == FUTURE
+    future_key = F.concat(F.lit(FUTURE_KEY_PREFIX), F.col("idempotency_key"), F.lit(":"), F.col("message_id"))
     return parsed.select(
-        F.when(keyless, synthetic_key).otherwise(F.col("idempotency_key")).alias("_idempotency_key"),
+        F.when(keyless, synthetic_key)
+        .when(future, future_key)
+        .otherwise(F.col("idempotency_key"))
+        .alias("_idempotency_key"),
         F.col("message_id").alias("_message_id"),
         F.col("event_ts").alias("_event_ts"),
         F.col("ingest_ts").alias("_ingest_ts"),
         keyless.alias("_keyless"),
+        future.alias("_future"),
         is_malformed().alias(MALFORMED),
         *[value_at(s.path).alias(text_column(s)) for s in contract.fields],
     )
@@ -132,6 +144,19 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, conditions: Seq
             ),
             F.col("_keyless"),
             "message_id or idempotency_key is missing or blank",
+        ),
+        (
+            Check(
+                "_c__future", "envelope:event_ts_in_future:event_ts", "envelope:event_ts_in_future", "event_ts", True
+            ),
+            F.col("_future"),
+            F.concat(
+                F.lit("event_ts "),
+                F.col("_event_ts").cast("string"),
+                F.lit(f" is more than {contract.max_event_ts_ahead_minutes} minutes after ingest_ts "),
+                F.col("_ingest_ts").cast("string"),
+                F.lit(": it cannot take its key (contract dedup.max_event_ts_ahead_minutes)"),
+            ),
         ),
         (
             Check("_c__malformed", "payload:malformed_json:payload", "payload:malformed_json", "payload", True),

@@ -113,12 +113,15 @@ def _lineage(raw_snapshot_id: int, run_id: str) -> list[Column]:
     return [F.lit(raw_snapshot_id).cast("bigint").alias("_raw_snapshot_id"), F.lit(run_id).alias("_run_id")]
 
 
-def _version(prefix: str = "") -> Column:
+def _version(max_ahead_minutes: int) -> Column:
+    """A version's order (``commit.merge.ordering_event_ts``: null and future-dated event_ts are the oldest)."""
     epoch = F.lit("0001-01-01 00:00:00").cast("timestamp")
+    event, ingest = F.col("_event_ts"), F.col("_ingest_ts")
+    ahead = F.expr(f"INTERVAL {int(max_ahead_minutes)} MINUTES")
     return F.struct(
-        F.coalesce(F.col(f"{prefix}_event_ts"), epoch),
-        F.coalesce(F.col(f"{prefix}_ingest_ts"), epoch),
-        F.coalesce(F.col(f"{prefix}_message_id"), F.lit("")),
+        F.when(event > ingest + ahead, epoch).otherwise(F.coalesce(event, epoch)),
+        F.coalesce(ingest, epoch),
+        F.coalesce(F.col("_message_id"), F.lit("")),
     )
 
 
@@ -127,7 +130,12 @@ IN_ERRORS = "_in_errors"
 
 
 def stored_versions(
-    spark: SparkSession, typed: DataFrame, typed_count: int, semantic: PinnedTable, errors: PinnedTable
+    spark: SparkSession,
+    typed: DataFrame,
+    typed_count: int,
+    semantic: PinnedTable,
+    errors: PinnedTable,
+    max_event_ts_ahead_minutes: int,
 ) -> DataFrame:
     """One row per increment key already stored: its newest version and the table(s) holding it.
 
@@ -144,7 +152,7 @@ def stored_versions(
         .join(keys_to_probe(typed, "_idempotency_key", typed_count), "_idempotency_key", "left_semi")
         .groupBy("_idempotency_key")
         .agg(
-            F.max(_version()).alias("_stored_version"),
+            F.max(_version(max_event_ts_ahead_minutes)).alias("_stored_version"),
             F.max(F.col("_table") == "semantic").alias(IN_SEMANTIC),
             F.max(F.col("_table") == "errors").alias(IN_ERRORS),
         )
@@ -169,13 +177,17 @@ def count_stored_keys(stored: DataFrame) -> StoredKeys:
     return StoredKeys(int(row["semantic"]), int(row["errors"]), int(row["keys"])) if row else StoredKeys(0, 0, 0)
 
 
-def select_winners(typed: DataFrame, stored: DataFrame, stored_keys: StoredKeys) -> tuple[DataFrame, bool]:
+def select_winners(
+    typed: DataFrame, stored: DataFrame, stored_keys: StoredKeys, max_event_ts_ahead_minutes: int
+) -> tuple[DataFrame, bool]:
     """Rows of the increment at least as new as the key's stored version, with where
     the key is stored now (``_in_semantic``, ``_in_errors``), and whether they kept the
     increment's layout (``upsert.join_stored``)."""
     joined, laid_out = join_stored(typed, stored, "_idempotency_key", stored_keys.keys)
     winners = (
-        joined.where(F.col("_stored_version").isNull() | (_version() >= F.col("_stored_version")))
+        joined.where(
+            F.col("_stored_version").isNull() | (_version(max_event_ts_ahead_minutes) >= F.col("_stored_version"))
+        )
         .drop("_stored_version")
         .withColumn(IN_SEMANTIC, F.coalesce(F.col(IN_SEMANTIC), F.lit(False)))
         .withColumn(IN_ERRORS, F.coalesce(F.col(IN_ERRORS), F.lit(False)))

@@ -91,13 +91,28 @@ def checkpoints(spark: SparkSession, topic: str) -> tuple[int | None, int | None
     return checkpoints.curated, checkpoints.semantic
 
 
-def expected_latest(rows: list[Row]) -> dict[str, str]:
-    """Reference model: first arrival per message_id, then latest version per key."""
-    first: dict[str, Row] = {}
+MAX_AHEAD = timedelta(minutes=5)  # the contracts' default dedup.max_event_ts_ahead_minutes
+
+
+def first_arrivals(rows: list[Row]) -> dict[tuple[str, str], Row]:
+    """Reference model, rule 1: first arrival per (message_id, idempotency_key); keyless rows aside."""
+    first: dict[tuple[str, str], Row] = {}
     for row in sorted((r for r in rows if r[0] and r[1] and r[0].strip() and r[1].strip()), key=lambda r: r[3] or T0):
-        first.setdefault(str(row[0]), row)
+        first.setdefault((str(row[0]), str(row[1])), row)
+    return first
+
+
+def in_future(row: Row) -> bool:
+    return row[2] is not None and row[3] is not None and row[2] > row[3] + MAX_AHEAD
+
+
+def expected_latest(rows: list[Row]) -> dict[str, str]:
+    """Reference model: first arrival per (message_id, key), future-dated versions out,
+    then latest version per key (a null event_ts is the oldest)."""
     latest: dict[str, Row] = {}
-    for row in first.values():
+    for row in first_arrivals(rows).values():
+        if in_future(row):
+            continue
         key = str(row[1])
         version = (row[2] or datetime.min, row[3] or datetime.min, row[0] or "")
         current = latest.get(key)

@@ -15,10 +15,22 @@ import pytest
 from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS, UNIFIED_KEY
 from spark_jobs.faults import ENV
 from spark_jobs.read.snapshots import current_ancestry
+from spark_jobs.semantic.typed_rows import FUTURE_KEY_PREFIX
 from spark_jobs.tables import TopicTables
 from spark_jobs.unified_job import exit_code
 
-from .jobkit import Row, append_raw, at, checkpoints, expected_latest, run_job, table_rows, topic_config
+from .jobkit import (
+    Row,
+    append_raw,
+    at,
+    checkpoints,
+    expected_latest,
+    first_arrivals,
+    in_future,
+    run_job,
+    table_rows,
+    topic_config,
+)
 
 pytestmark = pytest.mark.spark
 
@@ -81,8 +93,12 @@ def assert_invariants(spark, topic: str, consumed: list[Row], last_snapshot: int
     error_keys = [r["_idempotency_key"] for r in errors]
     assert len(set(semantic_keys)) == len(semantic_keys) and len(set(error_keys)) == len(error_keys)
     assert not set(semantic_keys) & set(error_keys), "a key is in both semantic and errors"
-    keyed = set(semantic_keys) | {k for k in error_keys if not k.startswith("missing-key:")}
+    own_key = ("missing-key:", FUTURE_KEY_PREFIX)  # quarantined for the envelope, under a key of their own
+    keyed = set(semantic_keys) | {k for k in error_keys if not k.startswith(own_key)}
     assert keyed == set(expected)
+    future = sorted(f"{FUTURE_KEY_PREFIX}{k}:{m}" for (m, k), r in first_arrivals(consumed).items() if in_future(r))
+    assert sorted(k for k in error_keys if k.startswith(FUTURE_KEY_PREFIX)) == future
+    assert not [k for k in curated if k.startswith(own_key)]
     assert len([k for k in error_keys if k.startswith("missing-key:")]) == sum(
         1 for r in consumed if not r[0] or not r[1]
     )
@@ -134,6 +150,8 @@ def test_first_batch_counts_and_values(spark, tmp_path: Path, hash_key: str) -> 
         "already_consumed": 0,
         "superseded_versions": 1,
         "missing_keys": 1,
+        "event_ts_in_future": 0,
+        "reused_message_ids": 0,
         "rows_out": 5,
     }
     assert report["semantic"]["rows_valid"] == 2 and report["semantic"]["rows_errors"] == 4

@@ -8,7 +8,7 @@ from spark_jobs.exceptions import ContractError
 GOOD = """
 topic: orders
 checkpoint_mode: unified
-dedup: {message_id_lookback_days: 3}
+dedup: {message_id_lookback_days: 3, max_event_ts_ahead_minutes: 0}
 fields:
   - {name: order_id, type: string, nullable: false}
   - {name: customer_email, path: customer.email, type: string, pii: hash}
@@ -21,6 +21,11 @@ def test_parses_fields_paths_and_options() -> None:
     assert contract.topic == "orders"
     assert contract.checkpoint_mode == "unified"
     assert contract.message_id_lookback_days == 3
+    assert contract.max_event_ts_ahead_minutes == 0
+    assert (
+        parse_contract("topic: orders\nfields: [{name: a, type: string}]", "orders.yaml").max_event_ts_ahead_minutes
+        == 5
+    )
     assert contract.field_names == ("order_id", "customer_email", "amount")
     email = contract.field("customer_email")
     assert email is not None and email.path == ("customer", "email") and email.pii == "hash"
@@ -44,6 +49,12 @@ def test_parses_fields_paths_and_options() -> None:
         ("topic: orders\nfields: [{name: a, type: string, nulable: true}]", "a", "unknown keys"),
         ("topic: orders\ncheckpoint_mode: eager\nfields: [{name: a, type: string}]", None, "checkpoint_mode"),
         ("topic: orders\ndedup: {message_id_lookback_days: 0}\nfields: [{name: a, type: string}]", None, "lookback"),
+        (
+            "topic: orders\ndedup: {max_event_ts_ahead_minutes: -1}\nfields: [{name: a, type: string}]",
+            None,
+            "0..525600",
+        ),
+        ("topic: orders\ndedup: {lookback: 3}\nfields: [{name: a, type: string}]", None, "unknown keys in 'dedup'"),
         ("topic: [unclosed", None, "not valid YAML"),
     ],
 )
