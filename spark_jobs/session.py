@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from spark_jobs.interface import CATALOG, CatalogType, catalog_conf
+
+__all__ = ["CATALOG", "DEFAULT_WAREHOUSE", "CatalogType", "build_session", "catalog_conf"]
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-CATALOG = "lakehouse"
-"""Name of the Iceberg catalog in Spark; it is the session's default catalog."""
-
 DEFAULT_WAREHOUSE = "lakehouse/warehouse"
 ICEBERG_JAR_NAME = "iceberg-spark-runtime-3.5_2.12-1.10.2.jar"
-
-CatalogType = Literal["hadoop", "glue"]
 
 
 def iceberg_runtime_jar() -> str:
@@ -38,31 +37,6 @@ def iceberg_runtime_jar() -> str:
     if not jar.is_file():  # pragma: no cover
         raise RuntimeError(f"Iceberg Spark runtime jar missing at {jar}")
     return str(jar)
-
-
-def catalog_conf(catalog_type: CatalogType, warehouse: str) -> dict[str, str]:
-    """Spark confs of the ``lakehouse`` Iceberg catalog (local hadoop or AWS Glue)."""
-    prefix = f"spark.sql.catalog.{CATALOG}"
-    conf = {
-        "spark.sql.extensions": ("org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"),
-        prefix: "org.apache.iceberg.spark.SparkCatalog",
-        f"{prefix}.warehouse": warehouse,
-        "spark.sql.defaultCatalog": CATALOG,
-        "spark.sql.session.timeZone": "UTC",
-        # Strict casts are done explicitly (parse/casts.py); ANSI mode would turn a bad
-        # value into a failed job instead of a quarantined row.
-        "spark.sql.ansi.enabled": "false",
-        # Payload keys that differ only in case ("Status", "status") are different fields.
-        "spark.sql.caseSensitive": "true",
-    }
-    if catalog_type == "hadoop":
-        conf[f"{prefix}.type"] = "hadoop"
-    elif catalog_type == "glue":
-        conf[f"{prefix}.type"] = "glue"
-        conf[f"{prefix}.io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
-    else:
-        raise ValueError(f"unknown catalog type {catalog_type!r} (hadoop or glue)")
-    return conf
 
 
 JOB_SQL_CONF = {

@@ -18,7 +18,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_jobs.commit.checkpoints import Checkpoints, Layer, commit_properties, read_checkpoints
+from spark_jobs.commit.checkpoints import read_checkpoints
 from spark_jobs.commit.upsert import pin
 from spark_jobs.config.contract import DEFAULT_MAX_EVENT_TS_AHEAD_MINUTES, TopicContract, load_contract
 from spark_jobs.config.curated_bounds import CuratedBounds
@@ -45,6 +45,7 @@ from spark_jobs.exceptions import (
     UnifiedJobError,
 )
 from spark_jobs.faults import maybe_fail
+from spark_jobs.interface import Checkpoints, Layer, commit_properties
 from spark_jobs.maintenance.after_run import maintain_tables
 from spark_jobs.parse.column_bounds import BoundedStructure, bound_structure
 from spark_jobs.parse.payload import infer_payload_structure, leaf_paths, parse_payload, string_leaves, with_paths

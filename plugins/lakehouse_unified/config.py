@@ -22,6 +22,7 @@ from typing import Any, Literal, NoReturn, get_args
 import yaml
 
 from lakehouse_unified.exceptions import TopicConfigError
+from spark_jobs.interface import TOPIC_NAME
 
 Runtime = Literal["local", "emr_serverless"]
 CatalogType = Literal["hadoop", "glue"]
@@ -29,8 +30,6 @@ Launcher = Literal["python", "spark_submit"]
 AlertTarget = Literal["log", "sns", "slack", "email"]
 CheckpointMode = Literal["tiered", "unified"]
 
-TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-"""Same rule as the job's contract (``spark_jobs.config.contract.TOPIC_NAME``)."""
 
 DAG_ID_PREFIX = "unified__"
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")

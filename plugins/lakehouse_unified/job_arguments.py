@@ -14,14 +14,10 @@ import shlex
 from typing import Any
 
 from lakehouse_unified.config import EmrServerlessConfig, TopicConfig
-from lakehouse_unified.run_plan import FULL_HISTORY, RunPlan
+from lakehouse_unified.run_plan import RunPlan
+from spark_jobs.interface import FULL_HISTORY, PII_HASH_KEY_ENV, PII_HASH_KEY_SECRET_ENV, catalog_conf
 
-CATALOG = "lakehouse"
-"""Name of the Iceberg catalog in Spark (``spark_jobs.session.CATALOG``)."""
-
-PII_HASH_KEY_ENV = "PII_HASH_KEY"
-PII_HASH_KEY_SECRET_ENV = "PII_HASH_KEY_SECRET_ID"
-"""The job's key sources (``spark_jobs.semantic.pii``): the key itself, or a Secrets Manager id."""
+__all__ = ["PII_HASH_KEY_ENV", "PII_HASH_KEY_SECRET_ENV", "build_job_arguments", "job_run_name"]
 
 _NAME_MAX = 256  # EMR Serverless StartJobRun.name
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -93,30 +89,6 @@ def build_job_arguments(config: TopicConfig, plan: RunPlan, *, job_run_id: str, 
     return args
 
 
-def iceberg_catalog_conf(catalog_type: str, warehouse: str) -> dict[str, str]:
-    """Spark confs of the ``lakehouse`` catalog; mirrors ``spark_jobs.session.catalog_conf``.
-
-    Duplicated (not imported) because the Airflow environment does not install the job;
-    ``tests/airflow/test_job_arguments.py`` fails if the two drift apart.
-    """
-    prefix = f"spark.sql.catalog.{CATALOG}"
-    conf = {
-        "spark.sql.extensions": "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
-        prefix: "org.apache.iceberg.spark.SparkCatalog",
-        f"{prefix}.warehouse": warehouse,
-        "spark.sql.defaultCatalog": CATALOG,
-        "spark.sql.session.timeZone": "UTC",
-    }
-    if catalog_type == "hadoop":
-        conf[f"{prefix}.type"] = "hadoop"
-    elif catalog_type == "glue":
-        conf[f"{prefix}.type"] = "glue"
-        conf[f"{prefix}.io-impl"] = "org.apache.iceberg.aws.s3.S3FileIO"
-    else:
-        raise ValueError(f"unknown catalog type {catalog_type!r} (hadoop or glue)")
-    return conf
-
-
 def spark_submit_parameters(config: TopicConfig, emr: EmrServerlessConfig) -> str:
     """``sparkSubmitParameters``: job code, packed venv, Iceberg jar and catalog confs."""
     venv_python = "./environment/bin/python"
@@ -127,7 +99,7 @@ def spark_submit_parameters(config: TopicConfig, emr: EmrServerlessConfig) -> st
         "spark.emr-serverless.driverEnv.PYSPARK_PYTHON": venv_python,
         "spark.executorEnv.PYSPARK_PYTHON": venv_python,
     }
-    conf.update(iceberg_catalog_conf(config.storage.catalog_type, config.storage.warehouse))
+    conf.update(catalog_conf(config.storage.catalog_type, config.storage.warehouse))
     conf.update(dict(emr.spark_conf))  # the topic's own tuning wins
     parts = ["--py-files", emr.py_files]
     for key, value in conf.items():

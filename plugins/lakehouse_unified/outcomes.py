@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lakehouse_unified.exceptions import RunReportError
+from spark_jobs.interface import OUTCOMES, Outcome
 
-Outcome = Literal["FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA"]
+__all__ = ["OUTCOMES", "Outcome", "OutcomeDecision", "decide_outcome", "parse_report", "report_counts"]
+
 Action = Literal["succeed", "succeed_and_alert", "skip", "fail"]
 
 OUTCOME_KEY = "outcome"
@@ -30,7 +32,6 @@ SCHEMA_PROBLEM_KEY = "schema_problem"
 """XCom key of ``check_schema_exists``: why the topic has no usable contract/suite (the run
 then writes curated only)."""
 
-OUTCOMES: tuple[Outcome, ...] = ("FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA")
 _ACTIONS: dict[str, Action] = {
     "FULL_SUCCESS": "succeed",
     "CURATED_ONLY": "succeed_and_alert",

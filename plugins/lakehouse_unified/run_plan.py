@@ -16,32 +16,20 @@ from datetime import datetime
 from typing import Any, Literal, cast, get_args
 
 from lakehouse_unified.exceptions import RunPlanError
+from spark_jobs.interface import (
+    CHECKPOINT_KEYS,
+    FULL_HISTORY,
+    Checkpoints,
+    Layers,
+    SnapshotInfo,
+    one_layer_reprocess_problem,
+)
 
-Layers = Literal["both", "curated", "semantic"]
+__all__ = ["CHECKPOINT_KEYS", "FULL_HISTORY", "Layers", "PlanKind", "RunPlan", "SnapshotInfo", "TopicState", "plan_run"]
+
 PlanKind = Literal["incremental", "reprocess", "backfill", "replay"]
-Layer = Literal["curated", "semantic"]
-
-CHECKPOINT_KEYS: dict[Layer, str] = {
-    "curated": "unified-job.curated-checkpoint",
-    "semantic": "unified-job.semantic-checkpoint",
-}
-"""Snapshot summary keys of the layers' checkpoints (docs/JOB_INTERFACE.md)."""
-UNIFIED_CHECKPOINT_KEY = "unified-job.checkpoint"
-"""Unified mode's one checkpoint, on curated's table (the run's last commit)."""
-
-FULL_HISTORY = "none"
-"""``--from-snapshot-exclusive none``: reprocess from the first raw snapshot."""
 
 _SNAPSHOT_ID = re.compile(r"^[0-9]{1,20}$")
-
-
-@dataclass(frozen=True)
-class SnapshotInfo:
-    """One snapshot of a table's current ancestry."""
-
-    snapshot_id: int
-    committed_at: datetime
-    summary: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -56,55 +44,6 @@ class TopicState:
     @property
     def raw_current(self) -> int | None:
         return self.raw_ancestry[0].snapshot_id if self.raw_ancestry else None
-
-
-def checkpoint_from_ancestry(ancestry_newest_first: Sequence[SnapshotInfo], layer: Layer) -> int | None:
-    """The value on the newest snapshot that carries the layer's key (None: never run)."""
-    return _value(ancestry_newest_first, CHECKPOINT_KEYS[layer])
-
-
-def newest_of(candidates: Sequence[int | None], raw_ids_newest_first: Sequence[int]) -> int | None:
-    """The newest candidate by position in raw's ancestry; one raw no longer holds loses to
-    one it holds; if none is held, the first is returned as is (the job reports it)."""
-    present = [c for c in candidates if c is not None]
-    held = [c for c in present if c in raw_ids_newest_first]
-    if held:
-        return min(held, key=list(raw_ids_newest_first).index)
-    return present[0] if present else None
-
-
-def layer_checkpoints(
-    curated_ancestry: Sequence[SnapshotInfo],
-    semantic_ancestry: Sequence[SnapshotInfo],
-    raw_ancestry: Sequence[SnapshotInfo],
-) -> tuple[int | None, int | None]:
-    """(curated, semantic): each layer's own key or the unified key, whichever is newer in raw."""
-    raw_ids = [s.snapshot_id for s in raw_ancestry]
-    unified = _value(curated_ancestry, UNIFIED_CHECKPOINT_KEY)
-    return (
-        newest_of([checkpoint_from_ancestry(curated_ancestry, "curated"), unified], raw_ids),
-        newest_of([checkpoint_from_ancestry(semantic_ancestry, "semantic"), unified], raw_ids),
-    )
-
-
-def _value(ancestry_newest_first: Sequence[SnapshotInfo], key: str) -> int | None:
-    for snapshot in ancestry_newest_first:
-        value = snapshot.summary.get(key)
-        if value is not None:
-            return int(value)
-    return None
-
-
-def has_new_data(raw_current: int | None, curated: int | None, semantic: int | None, layers: Layers) -> bool:
-    """True when raw has a snapshot the slower of the requested layers has not consumed.
-
-    Snapshot ids are not ordered, so "newer than the checkpoint" means "raw's current
-    snapshot is not the checkpoint": checkpoints only ever move to a raw snapshot.
-    """
-    if raw_current is None:
-        return False
-    relevant = [cp for layer, cp in (("curated", curated), ("semantic", semantic)) if layers in ("both", layer)]
-    return any(cp != raw_current for cp in relevant)
 
 
 def backfill_range(
@@ -154,7 +93,7 @@ class RunPlan:
         if self.explicit:
             return self.to_snapshot_inclusive is not None
         end = self.to_snapshot_inclusive if self.to_snapshot_inclusive is not None else self.raw_current_snapshot_id
-        return has_new_data(end, self.curated_checkpoint, self.semantic_checkpoint, self.layers)
+        return Checkpoints(self.curated_checkpoint, self.semantic_checkpoint).has_new_data(end, self.layers)
 
     def pinned(self, raw_snapshot_id: int) -> RunPlan:
         """This plan with its end fixed (a fixed end given by the trigger params wins)."""
@@ -297,11 +236,9 @@ def plan_run(
     if start_param is None:
         return replace(base, to_snapshot_inclusive=end_param if isinstance(end_param, int) else None)
 
-    if base.layers != "both" and not base.no_checkpoint:
-        raise RunPlanError(
-            "reprocessing one layer from an explicit snapshot would move its checkpoint out of step "
-            "with the other: set no_checkpoint=true or layers=both"
-        )
+    problem = one_layer_reprocess_problem(True, base.layers, base.no_checkpoint)
+    if problem:
+        raise RunPlanError(problem)
     end: int | None = end_param if isinstance(end_param, int) else state.raw_current
     return replace(
         base,

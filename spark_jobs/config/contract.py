@@ -11,16 +11,14 @@ import yaml
 from spark_jobs.config.curated_bounds import CuratedBounds, parse_curated_bounds
 from spark_jobs.config.storage import read_text
 from spark_jobs.exceptions import ContractError
+from spark_jobs.interface import CHECKPOINT_MODES, TOPIC_NAME, CheckpointMode
 
 PiiStrategy = Literal["none", "hash", "mask", "redact"]
-CheckpointMode = Literal["tiered", "unified"]
 
 SIMPLE_TYPES = ("string", "int", "long", "double", "boolean", "date", "timestamp")
 _DECIMAL = re.compile(r"^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$")
-TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]{0,127}$")
 PII_STRATEGIES: tuple[PiiStrategy, ...] = ("none", "hash", "mask", "redact")
-CHECKPOINT_MODES: tuple[CheckpointMode, ...] = ("tiered", "unified")
 
 
 @dataclass(frozen=True)

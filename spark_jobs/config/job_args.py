@@ -10,10 +10,8 @@ from typing import Literal
 
 from spark_jobs.config.storage import join
 from spark_jobs.exceptions import JobArgumentError
-from spark_jobs.session import DEFAULT_WAREHOUSE, CatalogType
-
-Layers = Literal["both", "curated", "semantic"]
-FULL_HISTORY = "none"
+from spark_jobs.interface import FULL_HISTORY, CatalogType, Layers, one_layer_reprocess_problem
+from spark_jobs.session import DEFAULT_WAREHOUSE
 
 
 @dataclass(frozen=True)
@@ -159,15 +157,10 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         expire_outputs_after_hours=ns.expire_outputs_after_hours,
         expire_raw_after_hours=ns.expire_raw_after_hours,
     )
-    if (
-        (args.from_snapshot_exclusive is not None or args.reprocess_all)
-        and not args.no_checkpoint
-        and args.layers != "both"
-    ):
-        raise JobArgumentError(
-            "reprocessing one layer from an explicit snapshot would move its checkpoint "
-            "out of step with the other; add --no-checkpoint or use --layers both"
-        )
+    explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
+    problem = one_layer_reprocess_problem(explicit, args.layers, args.no_checkpoint)
+    if problem:
+        raise JobArgumentError(problem)
     if args.replay_quarantine and (
         args.from_snapshot_exclusive is not None
         or args.reprocess_all

@@ -16,7 +16,8 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.commit.checkpoints import Layer, holds_checkpoint_keys, output_tables, read_checkpoints
+from spark_jobs.commit.checkpoints import output_tables, read_checkpoints
+from spark_jobs.interface import Layer, holds_checkpoint_keys
 from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots, requested_utc
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
 from spark_jobs.tables import TopicTables

@@ -23,8 +23,9 @@ from datetime import datetime
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.commit.checkpoints import Checkpoints, read_checkpoints
+from spark_jobs.commit.checkpoints import read_checkpoints
 from spark_jobs.exceptions import RawTableError, UnifiedJobError
+from spark_jobs.interface import Checkpoints
 from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots, requested_utc
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
 from spark_jobs.session import DEFAULT_WAREHOUSE, build_session

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from pyspark.sql import SparkSession
 
+from spark_jobs.interface import SnapshotInfo
 
-@dataclass(frozen=True)
-class SnapshotInfo:
-    snapshot_id: int
-    committed_at: datetime
-    summary: dict[str, str]
+__all__ = ["SnapshotInfo", "current_ancestry", "current_snapshot", "table_exists"]
 
 
 def table_exists(spark: SparkSession, table: str) -> bool:

@@ -7,10 +7,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
-Outcome = Literal["FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA"]
-FAILED_OUTCOMES = ("CURATED_FAILED", "SEMANTIC_FAILED")
+from spark_jobs.interface import FAILED_OUTCOMES, Outcome
+
 REPLAY_COUNTS = ("quarantined", "not_replayable", "replayed", "not_in_raw", "valid_now", "healed", "still_failing")
 """A quarantine replay's counts (``--replay-quarantine``; docs/JOB_INTERFACE.md)."""
 

@@ -15,9 +15,10 @@ from pyspark.sql import functions as F
 
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.exceptions import MissingSecretError
+from spark_jobs.interface import PII_HASH_KEY_ENV, PII_HASH_KEY_SECRET_ENV
 
-HASH_KEY_ENV = "PII_HASH_KEY"
-HASH_KEY_SECRET_ENV = "PII_HASH_KEY_SECRET_ID"  # AWS Secrets Manager id/ARN (EMR Serverless)
+HASH_KEY_ENV = PII_HASH_KEY_ENV
+HASH_KEY_SECRET_ENV = PII_HASH_KEY_SECRET_ENV  # AWS Secrets Manager id/ARN (EMR Serverless)
 REDACTED = "[REDACTED]"
 _BLOCK = 64
 PII_SAMPLE = "[pii: not shown]"

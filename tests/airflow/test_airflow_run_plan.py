@@ -11,9 +11,6 @@ from lakehouse_unified.run_plan import (
     SnapshotInfo,
     TopicState,
     backfill_range,
-    checkpoint_from_ancestry,
-    has_new_data,
-    layer_checkpoints,
     plan_run,
 )
 
@@ -35,32 +32,6 @@ def plan(st: TopicState, params: dict[str, object] | None = None, **kwargs: obje
     args: dict[str, object] = {"run_type": "scheduled", "data_interval_start": None, "data_interval_end": None}
     args.update(kwargs)
     return plan_run(st, params or {}, raw_table="raw_db.orders", **args)  # type: ignore[arg-type]
-
-
-@pytest.mark.parametrize(
-    ("raw", "curated", "semantic", "layers", "expected"),
-    [
-        (None, None, None, "both", False),  # no raw snapshot yet
-        (5, None, None, "both", True),  # never ran
-        (5, 5, 5, "both", False),  # both up to date
-        (5, 5, 3, "both", True),  # semantic behind (CURATED_ONLY last time)
-        (5, 5, 3, "curated", False),  # ... but only curated was asked for
-        (5, 5, 3, "semantic", True),
-        (5, 3, 3, "both", True),
-    ],
-)
-def test_has_new_data(raw: int | None, curated: int | None, semantic: int | None, layers: str, expected: bool) -> None:
-    assert has_new_data(raw, curated, semantic, layers) is expected  # type: ignore[arg-type]
-
-
-def test_checkpoint_is_the_newest_value_in_the_ancestry() -> None:
-    snaps = (
-        SnapshotInfo(30, T0, {"other": "x"}),
-        SnapshotInfo(20, T0, {"unified-job.curated-checkpoint": "7"}),
-        SnapshotInfo(10, T0, {"unified-job.curated-checkpoint": "4"}),
-    )
-    assert checkpoint_from_ancestry(snaps, "curated") == 7
-    assert checkpoint_from_ancestry(snaps, "semantic") is None
 
 
 def test_backfill_range_maps_commit_times_to_snapshots() -> None:
@@ -135,35 +106,6 @@ def test_xcom_round_trip_keeps_64_bit_ids_exact() -> None:
     assert RunPlan.from_xcom(data) == p
     with pytest.raises(RunPlanError):
         RunPlan.from_xcom(None)
-
-
-def test_unified_checkpoint_moves_both_layers_and_modes_can_switch() -> None:
-    raw_newest_first = ancestry(1, 2, 3, 4)  # 4, 3, 2, 1
-    tiered_curated = {"unified-job.curated-checkpoint": "2"}
-    tiered_semantic = {"unified-job.semantic-checkpoint": "1"}
-    # tiered: each layer its own key
-    assert layer_checkpoints(
-        (SnapshotInfo(10, T0, tiered_curated),), (SnapshotInfo(20, T0, tiered_semantic),), raw_newest_first
-    ) == (2, 1)
-    # then unified runs: curated's last commit carries the one key, semantic's commits none
-    curated = (SnapshotInfo(11, T0, {"unified-job.checkpoint": "3"}), SnapshotInfo(10, T0, tiered_curated))
-    semantic = (SnapshotInfo(21, T0, {}), SnapshotInfo(20, T0, tiered_semantic))
-    assert layer_checkpoints(curated, semantic, raw_newest_first) == (3, 3)
-    # back to tiered: the layers' own keys are newer again
-    curated = (SnapshotInfo(12, T0, {"unified-job.curated-checkpoint": "4"}), *curated)
-    assert layer_checkpoints(curated, semantic, raw_newest_first) == (4, 3)
-    # an expired checkpoint loses to one raw still holds; alone, it is returned (the job reports it)
-    assert layer_checkpoints(
-        (SnapshotInfo(11, T0, {"unified-job.checkpoint": "3"}),),
-        (SnapshotInfo(20, T0, {"unified-job.semantic-checkpoint": "99"}),),
-        raw_newest_first,
-    ) == (3, 3)
-    assert layer_checkpoints(
-        (), (SnapshotInfo(20, T0, {"unified-job.semantic-checkpoint": "99"}),), raw_newest_first
-    ) == (
-        None,
-        99,
-    )
 
 
 def test_replay_quarantine_runs_now_without_a_range_or_a_checkpoint_move() -> None:

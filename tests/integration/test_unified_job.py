@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS, UNIFIED_KEY
 from spark_jobs.faults import ENV
+from spark_jobs.interface import CHECKPOINT_KEYS
+from spark_jobs.interface import UNIFIED_CHECKPOINT_KEY as UNIFIED_KEY
 from spark_jobs.read.snapshots import current_ancestry
 from spark_jobs.semantic.typed_rows import FUTURE_KEY_PREFIX
 from spark_jobs.tables import TopicTables

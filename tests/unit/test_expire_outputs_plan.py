@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from spark_jobs.commit.checkpoints import CHECKPOINT_KEYS, UNIFIED_KEY
+from spark_jobs.interface import CHECKPOINT_KEYS
+from spark_jobs.interface import UNIFIED_CHECKPOINT_KEY as UNIFIED_KEY
 from spark_jobs.maintenance.compact_outputs import compaction_options
 from spark_jobs.maintenance.expire_outputs import plan_output_expiry
 from spark_jobs.read.snapshots import SnapshotInfo

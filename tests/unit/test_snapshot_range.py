@@ -4,15 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spark_jobs.commit.checkpoints import (
-    CHECKPOINT_KEYS,
-    RUN_ID_KEY,
-    UNIFIED_KEY,
-    Checkpoints,
-    commit_properties,
-    resolve_checkpoints,
-)
 from spark_jobs.exceptions import SnapshotRangeError
+from spark_jobs.interface import Checkpoints
 from spark_jobs.read.incremental_read import SnapshotRange, backlog_rows, cap_rows, plan_range
 from spark_jobs.read.snapshots import SnapshotInfo
 
@@ -87,24 +80,3 @@ def test_cap_rows_stops_at_a_snapshot_without_a_row_count() -> None:
 def test_backlog_counts_rows_after_the_slice() -> None:
     assert backlog_rows(COUNTED, 50) == 200
     assert backlog_rows(COUNTED, 30) == 0
-
-
-def test_unified_mode_moves_one_checkpoint_in_curated_last_commit() -> None:
-    assert commit_properties("semantic", "unified", True, 7, "r") == {}
-    assert commit_properties("curated", "unified", True, 7, "r") == {UNIFIED_KEY: "7", RUN_ID_KEY: "r"}
-    # a one-layer run (no usable schema) moves its own layer's checkpoint in either mode
-    assert commit_properties("curated", "unified", False, 7, "r") == {CHECKPOINT_KEYS["curated"]: "7", RUN_ID_KEY: "r"}
-    assert commit_properties("semantic", "tiered", True, 7, "r") == {CHECKPOINT_KEYS["semantic"]: "7", RUN_ID_KEY: "r"}
-
-
-def test_a_layer_checkpoint_is_the_newer_of_its_own_and_the_unified_key() -> None:
-    raw = [40, 30, 20, 10]  # newest first
-    tiered = [SnapshotInfo(1, T0, {CHECKPOINT_KEYS["curated"]: "20"})]
-    semantic = [SnapshotInfo(2, T0, {CHECKPOINT_KEYS["semantic"]: "10"})]
-    assert resolve_checkpoints(tiered, semantic, raw) == Checkpoints(curated=20, semantic=10)
-    unified = [SnapshotInfo(3, T0, {UNIFIED_KEY: "30"}), *tiered]
-    assert resolve_checkpoints(unified, [SnapshotInfo(4, T0, {}), *semantic], raw) == Checkpoints(30, 30)
-    # a failed unified run (semantic written, curated not) moved nothing
-    assert resolve_checkpoints(tiered, [SnapshotInfo(4, T0, {}), *semantic], raw) == Checkpoints(20, 10)
-    back_to_tiered = [SnapshotInfo(5, T0, {CHECKPOINT_KEYS["curated"]: "40"}), *unified]
-    assert resolve_checkpoints(back_to_tiered, semantic, raw) == Checkpoints(40, 30)

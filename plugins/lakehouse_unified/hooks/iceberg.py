@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook
 
 from lakehouse_unified.config import TopicConfig
-from lakehouse_unified.run_plan import SnapshotInfo, TopicState, layer_checkpoints
+from lakehouse_unified.run_plan import TopicState
+from spark_jobs.interface import SnapshotInfo, resolve_checkpoints
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -67,12 +68,12 @@ class IcebergSnapshotHook(BaseHook):
         raw = self.ancestry("raw_db", topic)
         curated = self.ancestry("curated_db", topic) or ()
         semantic = self.ancestry("semantic_db", topic) or ()
-        curated_checkpoint, semantic_checkpoint = layer_checkpoints(curated, semantic, raw or ())
+        checkpoints = resolve_checkpoints(curated, semantic, [s.snapshot_id for s in raw or ()])
         return TopicState(
             raw_exists=raw is not None,
             raw_ancestry=raw or (),
-            curated_checkpoint=curated_checkpoint,
-            semantic_checkpoint=semantic_checkpoint,
+            curated_checkpoint=checkpoints.curated,
+            semantic_checkpoint=checkpoints.semantic,
         )
 
     def current_snapshot_id(self, namespace: str, name: str) -> int | None:

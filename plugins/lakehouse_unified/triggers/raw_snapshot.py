@@ -20,7 +20,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
 from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
-from lakehouse_unified.run_plan import Layers, has_new_data
+from spark_jobs.interface import Checkpoints, Layers
 
 
 class RawSnapshotTrigger(BaseTrigger):
@@ -90,7 +90,7 @@ class RawSnapshotTrigger(BaseTrigger):
                 current = None
                 last_error = f"{type(exc).__name__}: {exc}"
                 self.log.warning("topic %s: reading raw_db.%s failed: %s", self.topic, self.topic, last_error)
-            if has_new_data(current, curated, semantic, self.layers):
+            if Checkpoints(curated, semantic).has_new_data(current, self.layers):
                 self.log.info("topic %s: new raw snapshot %s", self.topic, current)
                 yield TriggerEvent({"status": "new_snapshot", "raw_snapshot_id": str(current)})
                 return
