@@ -11,11 +11,12 @@ from lakehouse_unified.job_arguments import (
     build_job_arguments,
     emr_configuration_overrides,
     emr_job_driver,
-    iceberg_catalog_conf,
     job_run_name,
     run_report_uri,
 )
 from lakehouse_unified.run_plan import RunPlan
+
+from spark_jobs.config.job_args import JobArgumentError, parse_args
 
 
 def test_incremental_arguments(tmp_path: Path) -> None:
@@ -61,10 +62,9 @@ def test_reprocess_backfill_and_flags(tmp_path: Path) -> None:
 
 
 def test_arguments_are_accepted_by_the_jobs_own_parser(tmp_path: Path) -> None:
-    job_args = pytest.importorskip("spark_jobs.config.job_args")
     config = topic_config(local_topic_yaml(), tmp_path)
     plan = RunPlan(kind="backfill", from_snapshot_exclusive=7, to_snapshot_inclusive=9, no_checkpoint=True)
-    parsed = job_args.parse_args(build_job_arguments(config, plan, job_run_id="dag__run", run_report="r.json"))
+    parsed = parse_args(build_job_arguments(config, plan, job_run_id="dag__run", run_report="r.json"))
     assert (parsed.topic, parsed.from_snapshot_exclusive, parsed.to_snapshot_inclusive) == ("orders", 7, 9)
     assert parsed.no_checkpoint and parsed.run_id == "dag__run" and parsed.run_report == "r.json"
     assert (parsed.compact_delete_file_threshold, parsed.expire_outputs_after_hours) == (4, 168)
@@ -72,46 +72,33 @@ def test_arguments_are_accepted_by_the_jobs_own_parser(tmp_path: Path) -> None:
 
 
 def test_replay_arguments_are_accepted_by_the_jobs_own_parser(tmp_path: Path) -> None:
-    job_args = pytest.importorskip("spark_jobs.config.job_args")
     config = topic_config(local_topic_yaml(), tmp_path)
     plan = RunPlan(kind="replay", to_snapshot_inclusive=9, dry_run=True)
     args = build_job_arguments(config, plan, job_run_id="r", run_report="x")
     assert args[-2:] == ["--replay-quarantine", "--dry-run"] and "--to-snapshot-inclusive" not in args
-    parsed = job_args.parse_args(args)
+    parsed = parse_args(args)
     assert parsed.replay_quarantine and parsed.dry_run and parsed.to_snapshot_inclusive is None
-    with pytest.raises(job_args.JobArgumentError, match="no snapshot range"):
-        job_args.parse_args([*args, "--from-snapshot-exclusive", "7"])
+    with pytest.raises(JobArgumentError, match="no snapshot range"):
+        parse_args([*args, "--from-snapshot-exclusive", "7"])
 
 
 def test_maintenance_arguments_follow_the_topic_file(tmp_path: Path) -> None:
-    job_args = pytest.importorskip("spark_jobs.config.job_args")
     extra = "maintenance:\n  delete_file_threshold: null\n  expire_output_snapshots_after_hours: null\n"
     off = build_job_arguments(
         topic_config(local_topic_yaml(extra=extra), tmp_path), RunPlan(kind="incremental"), job_run_id="r",
         run_report="x",
     )  # fmt: skip
     assert not [a for a in off if a.startswith(("--compact", "--expire"))]
-    assert not job_args.parse_args(off).maintains_tables
+    assert not parse_args(off).maintains_tables
     extra = "maintenance:\n  delete_file_threshold: 2\n  expire_raw_snapshots_after_hours: 720\n"
     on = build_job_arguments(
         topic_config(local_topic_yaml(extra=extra), tmp_path / "on"), RunPlan(kind="incremental", dry_run=True),
         job_run_id="r", run_report="x",
     )  # fmt: skip
-    parsed = job_args.parse_args(on)
+    parsed = parse_args(on)
     assert (parsed.compact_delete_file_threshold, parsed.expire_outputs_after_hours) == (2, 168)
     assert parsed.expire_raw_after_hours == 720
     assert not parsed.maintains_tables  # a dry run writes nothing, maintenance included
-
-
-def test_catalog_conf_agrees_with_the_jobs_session_builder() -> None:
-    """Every conf sent to EMR equals the job's own; every catalog conf of the job is sent."""
-    session = pytest.importorskip("spark_jobs.session")
-    catalog_keys = ("spark.sql.catalog.", "spark.sql.extensions", "spark.sql.defaultCatalog")
-    for catalog_type, warehouse in (("hadoop", "/w"), ("glue", "s3://b/w")):
-        ours = iceberg_catalog_conf(catalog_type, warehouse)
-        theirs = session.catalog_conf(catalog_type, warehouse)
-        assert {k: theirs.get(k) for k in ours} == ours
-        assert {k: v for k, v in theirs.items() if k.startswith(catalog_keys)}.items() <= ours.items()
 
 
 def test_job_run_name_is_stable_and_fits_emr_limits() -> None:
