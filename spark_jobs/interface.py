@@ -2,7 +2,9 @@
 
 The job imports it, and so does the Airflow side (``plugins/lakehouse_unified``), which
 therefore needs the ``spark_jobs`` package importable (docs/AIRFLOW.md, "Requirements");
-importing this module never imports pyspark. docs/JOB_INTERFACE.md is the prose.
+importing this module never imports pyspark. docs/JOB_INTERFACE.md is the prose. The
+job's command line is defined once too, in ``spark_jobs/config/job_args.py`` (``JobArgs``:
+Airflow writes it with ``to_argv``, the job reads it with ``parse_args``).
 
 - names: the topic-name rule, the Iceberg catalog, the PII key's environment variables;
 - run shape: layers, checkpoint modes, the whole-history marker, the one-layer rule;

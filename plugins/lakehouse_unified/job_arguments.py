@@ -15,7 +15,8 @@ from typing import Any
 
 from lakehouse_unified.config import EmrServerlessConfig, TopicConfig
 from lakehouse_unified.run_plan import RunPlan
-from spark_jobs.interface import FULL_HISTORY, PII_HASH_KEY_ENV, PII_HASH_KEY_SECRET_ENV, catalog_conf
+from spark_jobs.config.job_args import JobArgs
+from spark_jobs.interface import PII_HASH_KEY_ENV, PII_HASH_KEY_SECRET_ENV, catalog_conf
 
 __all__ = ["PII_HASH_KEY_ENV", "PII_HASH_KEY_SECRET_ENV", "build_job_arguments", "job_run_name"]
 
@@ -44,49 +45,34 @@ def run_report_uri(config: TopicConfig, run_id: str) -> str:
 
 def build_job_arguments(config: TopicConfig, plan: RunPlan, *, job_run_id: str, run_report: str) -> list[str]:
     """The job's arguments for this run, identical for ``local`` and ``emr_serverless``."""
-    storage = config.storage
-    args = [
-        "--topic",
-        config.topic,
-        "--contracts-dir",
-        config.resolve(storage.contracts_dir),
-        "--expectations-dir",
-        config.resolve(storage.expectations_dir),
-        "--warehouse",
-        config.resolve(storage.warehouse),
-        "--catalog-type",
-        storage.catalog_type,
-        "--run-id",
-        job_run_id,
-        "--run-report",
-        run_report,
-    ]
-    if config.checkpoint_mode:
-        args += ["--checkpoint-mode", config.checkpoint_mode]
-    if config.max_rows_per_run is not None:
-        args += ["--max-rows-per-run", str(config.max_rows_per_run)]
-    maintenance = config.maintenance
-    if maintenance.delete_file_threshold is not None:
-        args += ["--compact-delete-file-threshold", str(maintenance.delete_file_threshold)]
-    if maintenance.expire_output_snapshots_after_hours is not None:
-        args += ["--expire-outputs-after-hours", str(maintenance.expire_output_snapshots_after_hours)]
-    if maintenance.expire_raw_snapshots_after_hours is not None:
-        args += ["--expire-raw-after-hours", str(maintenance.expire_raw_snapshots_after_hours)]
-    if plan.replay_quarantine:  # the job takes no range: it re-reads the quarantined versions
-        return [*args, "--replay-quarantine", *(["--dry-run"] if plan.dry_run else [])]
-    if plan.reprocess_all:
-        args += ["--from-snapshot-exclusive", FULL_HISTORY]
-    elif plan.from_snapshot_exclusive is not None:
-        args += ["--from-snapshot-exclusive", str(plan.from_snapshot_exclusive)]
-    if plan.to_snapshot_inclusive is not None:
-        args += ["--to-snapshot-inclusive", str(plan.to_snapshot_inclusive)]
-    if plan.layers != "both":
-        args += ["--layers", plan.layers]
-    if plan.no_checkpoint:
-        args.append("--no-checkpoint")
-    if plan.dry_run:
-        args.append("--dry-run")
-    return args
+    return job_args_for(config, plan, job_run_id=job_run_id, run_report=run_report).to_argv()
+
+
+def job_args_for(config: TopicConfig, plan: RunPlan, *, job_run_id: str, run_report: str) -> JobArgs:
+    """The job's own argument type for this run (``spark_jobs.config.job_args``: one definition)."""
+    storage, maintenance = config.storage, config.maintenance
+    replay = plan.replay_quarantine  # the job takes no range then: it re-reads the quarantined versions
+    return JobArgs(
+        topic=config.topic,
+        contracts_dir=config.resolve(storage.contracts_dir),
+        expectations_dir=config.resolve(storage.expectations_dir),
+        warehouse=config.resolve(storage.warehouse),
+        catalog_type=storage.catalog_type,
+        run_id=job_run_id,
+        run_report=run_report,
+        checkpoint_mode=config.checkpoint_mode,
+        max_rows_per_run=config.max_rows_per_run,
+        compact_delete_file_threshold=maintenance.delete_file_threshold,
+        expire_outputs_after_hours=maintenance.expire_output_snapshots_after_hours,
+        expire_raw_after_hours=maintenance.expire_raw_snapshots_after_hours,
+        from_snapshot_exclusive=None if replay else plan.from_snapshot_exclusive,
+        reprocess_all=plan.reprocess_all and not replay,
+        to_snapshot_inclusive=None if replay else plan.to_snapshot_inclusive,
+        layers=plan.layers,
+        no_checkpoint=plan.no_checkpoint,
+        dry_run=plan.dry_run,
+        replay_quarantine=replay,
+    )
 
 
 def spark_submit_parameters(config: TopicConfig, emr: EmrServerlessConfig) -> str:

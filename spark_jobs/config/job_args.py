@@ -1,4 +1,10 @@
-"""Command-line arguments of the unified job, parsed into a validated dataclass."""
+"""Command-line arguments of the unified job: one definition, built by Airflow, parsed by the job.
+
+``JobArgs.to_argv`` writes the command line that ``parse_args`` reads back into the same
+``JobArgs`` (``tests/unit/test_job_args.py`` checks the round trip for every field).
+Airflow builds its runs' arguments with it (``lakehouse_unified.job_arguments``), so
+this module, like ``spark_jobs.interface``, imports no Spark.
+"""
 
 from __future__ import annotations
 
@@ -43,6 +49,37 @@ class JobArgs:
     @property
     def suite_uri(self) -> str:
         return join(self.expectations_dir, f"{self.topic}.json")
+
+    def to_argv(self) -> list[str]:
+        """The command line for these arguments: where the topic's files and tables are,
+        always (a run's command line reads whole in a log or the EMR console); the other
+        options only when they differ from their default."""
+        argv = [
+            *("--topic", self.topic, "--contracts-dir", self.contracts_dir),
+            *("--expectations-dir", self.expectations_dir, "--warehouse", self.warehouse),
+            *("--catalog-type", self.catalog_type),
+        ]
+        options: list[tuple[str, object, object]] = [
+            ("--run-id", self.run_id, ""),
+            ("--run-report", self.run_report, None),
+            ("--checkpoint-mode", self.checkpoint_mode, None),
+            ("--max-rows-per-run", self.max_rows_per_run, None),
+            ("--compact-delete-file-threshold", self.compact_delete_file_threshold, None),
+            ("--expire-outputs-after-hours", self.expire_outputs_after_hours, None),
+            ("--expire-raw-after-hours", self.expire_raw_after_hours, None),
+            ("--from-snapshot-exclusive", FULL_HISTORY if self.reprocess_all else self.from_snapshot_exclusive, None),
+            ("--to-snapshot-inclusive", self.to_snapshot_inclusive, None),
+            ("--layers", self.layers, "both"),
+        ]
+        for flag, value, default in options:
+            if value != default:
+                argv += [flag, str(value)]
+        flags = [
+            ("--no-checkpoint", self.no_checkpoint),
+            ("--replay-quarantine", self.replay_quarantine),
+            ("--dry-run", self.dry_run),
+        ]
+        return argv + [flag for flag, on in flags if on]
 
     def writes(self, layer: str) -> bool:
         return self.layers in ("both", layer)
