@@ -86,6 +86,18 @@ class LayerWriteError(UnifiedJobError):
         )
 
 
+class StageError(UnifiedJobError):
+    """A stage before the writes (read, dedup, parse, drift) failed: nothing was written."""
+
+    def __init__(self, topic: str, stage: str, cause: BaseException) -> None:
+        self.topic = topic
+        self.stage = stage
+        self.cause = cause
+        super().__init__(
+            f"topic {topic!r}: the {stage} stage failed before any write: {type(cause).__name__}: {_first_line(cause)}"
+        )
+
+
 def _first_line(exc: BaseException) -> str:
     """The message a person needs: for a Java error, the Java exception's own line
     (py4j's is only "An error occurred while calling o44.sql")."""

@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Literal, get_args
 
 # -- names -----------------------------------------------------------------------------
 
@@ -60,9 +60,13 @@ def one_layer_reprocess_problem(explicit_start: bool, layers: Layers, no_checkpo
 
 # -- outcomes --------------------------------------------------------------------------
 
-Outcome = Literal["FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA"]
-OUTCOMES: tuple[Outcome, ...] = ("FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "NO_NEW_DATA")
-FAILED_OUTCOMES: tuple[Outcome, ...] = ("CURATED_FAILED", "SEMANTIC_FAILED")
+Outcome = Literal[
+    "FULL_SUCCESS", "CURATED_ONLY", "CURATED_FAILED", "SEMANTIC_FAILED", "FAILED_BEFORE_WRITE", "NO_NEW_DATA"
+]
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
+FAILED_OUTCOMES: tuple[Outcome, ...] = ("CURATED_FAILED", "SEMANTIC_FAILED", "FAILED_BEFORE_WRITE")
+"""``FAILED_BEFORE_WRITE``: the run stopped before writing any layer (no raw table, an
+expired checkpoint, a failed read): nothing to undo, no checkpoint moved."""
 
 # -- checkpoints -----------------------------------------------------------------------
 

@@ -7,6 +7,7 @@
 | NO_NEW_DATA      | skipped       | no    |
 | CURATED_FAILED   | failed        | yes (task failure callback) |
 | SEMANTIC_FAILED  | failed        | yes (task failure callback) |
+| FAILED_BEFORE_WRITE | failed     | yes (task failure callback): nothing was written |
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ _ACTIONS: dict[str, Action] = {
     "NO_NEW_DATA": "skip",
     "CURATED_FAILED": "fail",
     "SEMANTIC_FAILED": "fail",
+    "FAILED_BEFORE_WRITE": "fail",
 }
 
 
@@ -82,8 +84,8 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
         "curated_status": curated.get("status"),
         "curated_rows": curated.get("rows", 0),
         "semantic_status": semantic.get("status"),
-        "semantic_rows_valid": semantic.get("rows_valid", _mapping(semantic.get("details")).get("rows_valid", 0)),
-        "semantic_rows_errors": semantic.get("rows_errors", _mapping(semantic.get("details")).get("rows_errors", 0)),
+        "semantic_rows_valid": semantic.get("rows_valid", 0),
+        "semantic_rows_errors": semantic.get("rows_errors", 0),
         "drift_new_fields": len(drift.get("new_fields") or []),
         "drift_missing_fields": len(drift.get("missing_fields") or []),
         "drift_type_mismatches": len(drift.get("type_mismatches") or []),

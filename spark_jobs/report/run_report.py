@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from spark_jobs.interface import FAILED_OUTCOMES, Outcome
+from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Outcome
+from spark_jobs.run.outcome import LayerResult
 
 REPLAY_COUNTS = ("quarantined", "not_replayable", "replayed", "not_in_raw", "valid_now", "healed", "still_failing")
 """A quarantine replay's counts (``--replay-quarantine``; docs/JOB_INTERFACE.md)."""
@@ -47,13 +45,29 @@ class RunReport:
     validation_result: Any = field(default=None, repr=False)
     """GX's ExpectationSuiteValidationResult of the semantic batch (kept as GX's object; not in to_dict)."""
 
-    @contextmanager
-    def timed(self, step: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.durations_s[step] = round(self.durations_s.get(step, 0.0) + time.perf_counter() - start, 3)
+    def record_plan(self, checkpoints: Checkpoints, start: int | None, end: int | None, backlog: int) -> None:
+        """The planned raw range and the checkpoints it starts from (kept as they are until a layer commits)."""
+        self.curated.checkpoint_before = self.curated.checkpoint_after = checkpoints.curated
+        self.semantic.checkpoint_before = self.semantic.checkpoint_after = checkpoints.semantic
+        self.raw = {
+            "from_snapshot_exclusive": start,
+            "to_snapshot_inclusive": end,
+            "rows_read": 0,
+            "backlog_rows": backlog,
+        }
+
+    def fail_before_write(self, error: Exception, retryable: bool) -> None:
+        """The run stopped before writing any layer (nothing to undo; the checkpoints did not move)."""
+        self.outcome, self.reason, self.retryable = "FAILED_BEFORE_WRITE", str(error), retryable
+
+    def apply_layer(self, result: LayerResult) -> None:
+        """Record what a layer's writer did."""
+        layer = self.curated if result.layer == "curated" else self.semantic
+        layer.status, layer.rows = result.status, result.rows
+        layer.details.update(result.details)
+        layer.error = str(result.error) if result.error is not None else None
+        if result.validation_result is not None:
+            self.validation_result = result.validation_result
 
     @property
     def failed(self) -> bool:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_jobs.exceptions import SnapshotRangeError
+from spark_jobs.unified_job import exit_code
 
 from .jobkit import append_raw, at, checkpoints, expected_latest, run_job, table_rows, topic_config
 
@@ -29,9 +29,10 @@ def test_expired_checkpoint_is_reported_and_resume_is_explicit(spark, tmp_path: 
         "older_than => TIMESTAMP '2999-01-01 00:00:00', retain_last => 1)"
     )
 
-    with pytest.raises(SnapshotRangeError) as info:
-        run_job(spark, topic, dirs)
-    message = str(info.value)
+    stopped = run_job(spark, topic, dirs)
+    assert stopped.outcome == "FAILED_BEFORE_WRITE" and stopped.retryable is False  # a retry cannot help
+    assert exit_code(stopped) == 2
+    message = stopped.reason or ""
     assert f"topic '{topic}'" in message and str(first) in message
     assert "--from-snapshot-exclusive" in message and str(third) in message
     assert checkpoints(spark, topic) == (first, first), "nothing may move on this error"

@@ -29,7 +29,8 @@ from lakehouse_unified.outcomes import (
 
 class PublishOutcomeOperator(BaseOperator):
     """Push ``outcome`` and ``counts`` to XCom; FULL_SUCCESS succeeds, CURATED_ONLY succeeds and
-    alerts, NO_NEW_DATA is skipped, CURATED_FAILED / SEMANTIC_FAILED fail with the report's reason.
+    alerts, NO_NEW_DATA is skipped, CURATED_FAILED / SEMANTIC_FAILED / FAILED_BEFORE_WRITE fail
+    with the report's reason.
 
     Runs whatever happened before it (trigger rule ``all_done``): after the job, failed
     or not, so a failed job is reported with the reason from its report; and after a

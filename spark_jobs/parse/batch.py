@@ -1,0 +1,70 @@
+"""The increment's rows labelled by dedup and parsed, in one pass, cached once: the batch both layers write from."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from spark_jobs.curated import write as curated_write
+from spark_jobs.dedup.deduplicate import (
+    DEDUP_STATUS,
+    FUTURE,
+    KEPT,
+    PROCESSED,
+    count_by_status,
+    label_duplicates,
+    rows_to_process,
+)
+from spark_jobs.parse.column_bounds import bound_structure
+from spark_jobs.parse.payload import infer_payload_structure, parse_payload, string_leaves, with_paths
+from spark_jobs.run.context import Batch, CachedFrames, DedupCounts, RunContext
+from spark_jobs.tables import output_bucket
+
+
+def build_batch(ctx: RunContext, raw: DataFrame, consumed: DataFrame | None, cache: CachedFrames) -> Batch:
+    """Dedup labels, the payload structure (bounded) and the parsed rows of ``raw``.
+
+    ``consumed``: the (message_id, key) pairs earlier runs consumed (None: none to check).
+    """
+    config = ctx.config
+    with ctx.timings.timed("structure"):
+        # The structure of every payload of the increment, its duplicates included (a
+        # retry repeats its original), so that the labelled rows are parsed as they are
+        # labelled, in one pass, and cached once.
+        structure = infer_payload_structure(ctx.spark, raw)
+        contract_paths = [f.path for f in config.contract.fields] if config.contract else []
+        structure = with_paths(structure, contract_paths)
+        # Map-like objects folded, new columns capped: what one wide payload can cost.
+        known = curated_write.known_paths(ctx.spark, ctx.tables.curated)
+        bounded = bound_structure(structure, config.curated_bounds, known, contract_paths)
+    with ctx.timings.timed("dedup"):
+        labelled = label_duplicates(
+            raw,
+            consumed,
+            layout=output_bucket(F.col("idempotency_key")),
+            max_event_ts_ahead_minutes=config.max_event_ts_ahead_minutes,
+        )
+        status = F.col(DEDUP_STATUS)
+        parsed_all = cache.persist(
+            parse_payload(
+                labelled,
+                string_leaves(bounded.structure),
+                parse_where=status.isin(*PROCESSED),
+                keep_payload=status == "missing_key",  # the errors table keys them by a digest of it
+                overflow=bounded.overflow_filters,
+            )
+        )
+        counts = count_by_status(parsed_all)  # the one pass: labels, parse, cache
+    return Batch(
+        parsed=rows_to_process(parsed_all),
+        bounded=bounded,
+        counts=DedupCounts(
+            network_duplicates=counts["network_duplicate"],
+            already_consumed=counts["already_consumed"],
+            superseded_versions=counts["superseded"],
+            missing_keys=counts["missing_key"],
+            event_ts_in_future=counts[FUTURE],
+            reused_message_ids=counts["reused_message_ids"],
+            rows_out=counts[KEPT],
+        ),
+    )

@@ -1,0 +1,1 @@
+"""One run's plumbing: what every stage is handed (context), what it caches, and the outcome."""
