@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 
+from spark_jobs.faults import maybe_block_merge_source
 from spark_jobs.tables import quote
 
 VERSION_COLUMNS = ("_event_ts", "_ingest_ts", "_message_id")
@@ -133,6 +134,7 @@ def merge_with_checkpoint(
     """
     view_name = f"increment_{uuid.uuid4().hex}"
     sql = sql.replace(SOURCE, view_name)
+    source = maybe_block_merge_source(source, sql)  # test-only (faults.py): ``source`` unless its env var is set
     source.createOrReplaceTempView(view_name)
 
     def run_merge() -> None:

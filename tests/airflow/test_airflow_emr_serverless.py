@@ -24,13 +24,6 @@ from conftest import MOTO_ACCOUNT, MOTO_REGION
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.emr_serverless import ACTIVE_JOB_STATES
 from lakehouse_unified.hooks.object_store import ObjectTextHook
-from lakehouse_unified.job_arguments import (
-    build_job_arguments,
-    emr_configuration_overrides,
-    emr_job_driver,
-    job_run_name,
-    run_report_uri,
-)
 from lakehouse_unified.operators.emr_serverless import UnifiedJobEmrServerlessOperator
 from lakehouse_unified.run_plan import RunPlan
 
@@ -78,19 +71,64 @@ def service_model_errors(params: Any, shape: Shape, path: str = "") -> list[str]
     return errors
 
 
-def expected_start_job_run(config: TopicConfig) -> dict[str, Any]:
-    name = job_run_name(config.dag_id, RUN_ID)
-    args = build_job_arguments(config, PLAN, job_run_id=name, run_report=run_report_uri(config, RUN_ID))
-    return {
-        "clientToken": "tok-1",
-        "applicationId": APP_ID,
-        "executionRoleArn": "arn:aws:iam::123456789012:role/lakehouse-unified-job",
-        "jobDriver": emr_job_driver(config, args),
-        "configurationOverrides": emr_configuration_overrides(config),
-        "name": name,
-        "executionTimeoutMinutes": 60,
-        "tags": {"lakehouse-topic": "payments", "airflow-dag-id": "unified__payments"},
-    }
+JOB_RUN_NAME = "unified__payments__scheduled__2025-01-01T00:00:00+00:00"
+REPORT_URI = "s3://lake/reports/payments/scheduled__2025-01-01T00_00_00_00_00.json"
+# Written out, not built by ``lakehouse_unified.job_arguments``: the request EMR must receive.
+EXPECTED_START_JOB_RUN: dict[str, Any] = {
+    "clientToken": "tok-1",
+    "applicationId": APP_ID,
+    "executionRoleArn": "arn:aws:iam::123456789012:role/lakehouse-unified-job",
+    "jobDriver": {
+        "sparkSubmit": {
+            "entryPoint": "s3://artifacts/unified-job/0.1.0/entrypoint.py",
+            "entryPointArguments": [
+                "--topic", "payments",
+                "--contracts-dir", "s3://lake/contracts",
+                "--expectations-dir", "s3://lake/expectations",
+                "--warehouse", "s3://lake/warehouse",
+                "--catalog-type", "glue",
+                "--run-id", JOB_RUN_NAME,
+                "--run-report", REPORT_URI,
+                "--compact-delete-file-threshold", "4",
+                "--expire-outputs-after-hours", "168",
+                "--to-snapshot-inclusive", "9007199254740993",
+            ],
+            "sparkSubmitParameters": " ".join(
+                [
+                    "--py-files s3://artifacts/unified-job/0.1.0/spark_jobs.zip",
+                    "--conf spark.jars=/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar",
+                    "--conf 'spark.archives=s3://artifacts/unified-job/0.1.0/pyspark_deps.tar.gz#environment'",
+                    "--conf spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON=./environment/bin/python",
+                    "--conf spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python",
+                    "--conf spark.executorEnv.PYSPARK_PYTHON=./environment/bin/python",
+                    "--conf spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+                    "--conf spark.sql.catalog.lakehouse=org.apache.iceberg.spark.SparkCatalog",
+                    "--conf spark.sql.catalog.lakehouse.warehouse=s3://lake/warehouse",
+                    "--conf spark.sql.defaultCatalog=lakehouse",
+                    "--conf spark.sql.session.timeZone=UTC",
+                    "--conf spark.sql.ansi.enabled=false",
+                    "--conf spark.sql.caseSensitive=true",
+                    "--conf spark.sql.catalog.lakehouse.type=glue",
+                    "--conf spark.sql.catalog.lakehouse.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
+                    "--conf spark.executor.memory=4g",
+                ]
+            ),
+        }
+    },
+    "configurationOverrides": {
+        "applicationConfiguration": [
+            {
+                "classification": "spark-defaults",
+                # the secret's id, never the key
+                "properties": {"spark.emr-serverless.driverEnv.PII_HASH_KEY_SECRET_ID": "lakehouse/pii-hash-key"},
+            }
+        ],
+        "monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://artifacts/emr-logs/"}},
+    },
+    "name": JOB_RUN_NAME,
+    "executionTimeoutMinutes": 60,
+    "tags": {"lakehouse-topic": "payments", "airflow-dag-id": "unified__payments"},
+}  # fmt: skip
 
 
 @pytest.fixture
@@ -107,14 +145,12 @@ def test_start_job_run_request_is_exact_and_valid_for_the_service_model(
     config: TopicConfig, stubbed: tuple[Any, Stubber, list[str]]
 ) -> None:
     client, stubber, deleted = stubbed
-    expected = expected_start_job_run(config)
+    expected = EXPECTED_START_JOB_RUN
     model = botocore.session.get_session().get_service_model("emr-serverless")
     input_shape = model.operation_model("StartJobRun").input_shape
     report = ParamValidator().validate(expected, input_shape)
     assert not report.has_errors(), report.generate_report()
     assert service_model_errors(expected, input_shape) == []
-    args = expected["jobDriver"]["sparkSubmit"]["entryPointArguments"]
-    assert args[args.index("--to-snapshot-inclusive") + 1] == "9007199254740993"
 
     stubber.add_response(
         "list_job_runs",
@@ -136,19 +172,18 @@ def test_start_job_run_request_is_exact_and_valid_for_the_service_model(
     trigger = info.value.trigger
     assert isinstance(trigger, EmrServerlessStartJobTrigger)
     assert (trigger.application_id, trigger.job_id) == (APP_ID, "00job1")
-    assert deleted == [run_report_uri(config, RUN_ID)]  # a stale report cannot pass for this run's
+    assert deleted == [REPORT_URI]  # a stale report cannot pass for this run's
 
 
 def test_retry_re_attaches_to_the_running_job_of_the_same_dag_run(
     config: TopicConfig, stubbed: tuple[Any, Stubber, list[str]]
 ) -> None:
     client, stubber, deleted = stubbed
-    name = job_run_name(config.dag_id, RUN_ID)
     request = {"applicationId": APP_ID, "states": list(ACTIVE_JOB_STATES)}
     other = _summary("00other", "unified__payments__scheduled__2024-12-31T23:00:00+00:00", "RUNNING")
     stubber.add_response("list_job_runs", {"jobRuns": [other], "nextToken": "p2"}, request)
     stubber.add_response(
-        "list_job_runs", {"jobRuns": [_summary("00running", name, "RUNNING")]}, {**request, "nextToken": "p2"}
+        "list_job_runs", {"jobRuns": [_summary("00running", JOB_RUN_NAME, "RUNNING")]}, {**request, "nextToken": "p2"}
     )
     # no get_application / start_job_run responses: any further call fails the test
     op = operator(config)
@@ -236,7 +271,7 @@ def test_moto_job_runs_to_success(moto_app: tuple[TopicConfig, Any]) -> None:
     assert event.payload["status"] == "success"
     assert op.execute_complete(context(), event.payload) == trigger.job_id
     job = client.get_job_run(applicationId=config.emr_serverless.application_id, jobRunId=trigger.job_id)["jobRun"]  # type: ignore[union-attr]
-    assert job["name"] == job_run_name("unified__payments", RUN_ID)
+    assert job["name"] == JOB_RUN_NAME
     assert job["jobDriver"]["sparkSubmit"]["entryPoint"] == "s3://artifacts/unified-job/0.1.0/entrypoint.py"
 
 
@@ -266,7 +301,7 @@ def test_moto_failed_job_with_a_configuration_error_is_not_retried(
         op.execute(context())
     reason = "topic 'payments': s3://lake/contracts/payments.yaml: semantic layer not written: unknown type 'int32'"
     report = {"topic": "payments", "outcome": "SEMANTIC_FAILED", "reason": reason, "retryable": retryable}
-    bucket, key = run_report_uri(config, RUN_ID).removeprefix("s3://").split("/", 1)
+    bucket, key = REPORT_URI.removeprefix("s3://").split("/", 1)
     boto3.client("s3", region_name=MOTO_REGION).put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
     set_job_state(app_id, "FAILED")
     event = run_trigger(info.value.trigger)  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ from lakehouse_unified.job_arguments import run_report_uri
 from lakehouse_unified.operators.unified_job import UnifiedJobLocalOperator
 from lakehouse_unified.run_plan import RunPlan
 
+from spark_jobs.local_submit import spark_submit_command
+
 FAKE_JOB = """\
 import argparse, json, os, sys
 p = argparse.ArgumentParser()
@@ -74,8 +76,7 @@ def test_spark_submit_launcher_execs_the_jobs_own_command(
 
 
 def test_real_spark_submit_command_is_importable_without_pyspark_side_effects() -> None:
-    local_submit = pytest.importorskip("spark_jobs.local_submit")
-    argv, env = local_submit.spark_submit_command(["--topic", "orders"])
+    argv, env = spark_submit_command(["--topic", "orders"])
     assert argv[0].endswith("spark-submit") and argv[-2:] == ["--topic", "orders"]
     assert env["PYSPARK_PYTHON"]
 

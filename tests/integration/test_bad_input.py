@@ -55,9 +55,12 @@ def load_corpus() -> dict[str, dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def outcome(spark, tmp_path_factory):
-    import os
+    with pytest.MonkeyPatch.context() as env:  # restored after the runs: no leak into other modules
+        env.setenv("PII_HASH_KEY", "bad-input-key-0123456789")
+        return _run_corpus(spark, tmp_path_factory)
 
-    os.environ.setdefault("PII_HASH_KEY", "bad-input-key-0123456789")
+
+def _run_corpus(spark, tmp_path_factory) -> dict[str, Any]:
     topic = "bad_input"
     dirs = topic_config(tmp_path_factory.mktemp(topic), topic)
     corpus = load_corpus()

@@ -19,6 +19,7 @@ from .test_unified_job import BATCHES, assert_invariants
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 IGNORED = ("_run_id", "_raw_snapshot_id")
+HASH_KEY = "fault-injection-key-0123456789"
 
 # (mode, point) -> (outcome of the failed run, curated moved?, semantic moved?)
 MATRIX = {
@@ -51,17 +52,16 @@ def _layers(spark, topic: str) -> dict[str, list[dict]]:
 @pytest.fixture(scope="module")
 def clean_result(spark, tmp_path_factory) -> dict[str, dict[str, list[dict]]]:
     """What runs that never fail leave behind, per mode."""
-    import os
-
-    os.environ["PII_HASH_KEY"] = "fault-injection-key-0123456789"
     results = {}
-    for mode in ("tiered", "unified"):
-        topic = f"clean_{mode}"
-        dirs = topic_config(tmp_path_factory.mktemp(topic), topic)
-        for batch in BATCHES[:2]:
-            append_raw(spark, topic, batch)
-            assert run_job(spark, topic, dirs, checkpoint_mode=mode).outcome == "FULL_SUCCESS"
-        results[mode] = _layers(spark, topic)
+    with pytest.MonkeyPatch.context() as env:  # restored after the runs: no leak into other modules
+        env.setenv("PII_HASH_KEY", HASH_KEY)
+        for mode in ("tiered", "unified"):
+            topic = f"clean_{mode}"
+            dirs = topic_config(tmp_path_factory.mktemp(topic), topic)
+            for batch in BATCHES[:2]:
+                append_raw(spark, topic, batch)
+                assert run_job(spark, topic, dirs, checkpoint_mode=mode).outcome == "FULL_SUCCESS"
+            results[mode] = _layers(spark, topic)
     return results
 
 
@@ -69,7 +69,7 @@ def clean_result(spark, tmp_path_factory) -> dict[str, dict[str, list[dict]]]:
 def test_fail_then_rerun_equals_a_clean_run(
     spark, tmp_path: Path, monkeypatch, clean_result, mode: str, point: str
 ) -> None:
-    monkeypatch.setenv("PII_HASH_KEY", "fault-injection-key-0123456789")
+    monkeypatch.setenv("PII_HASH_KEY", HASH_KEY)
     topic = f"f_{mode[0]}_{point}"[:60]
     dirs = topic_config(tmp_path, topic)
     first = append_raw(spark, topic, BATCHES[0])
@@ -77,6 +77,8 @@ def test_fail_then_rerun_equals_a_clean_run(
     second = append_raw(spark, topic, BATCHES[1])
 
     expected_outcome, curated_moved, semantic_moved = MATRIX[(mode, point)]
+    # the raw snapshots this test appended, as the matrix says each layer must now hold them
+    expected_checkpoints = (second if curated_moved else first, second if semantic_moved else first)
     monkeypatch.setenv(ENV, point)
     if expected_outcome is None:
         with pytest.raises(InjectedFault):
@@ -84,8 +86,9 @@ def test_fail_then_rerun_equals_a_clean_run(
     else:
         report = run_job(spark, topic, dirs, checkpoint_mode=mode)
         assert report.outcome == expected_outcome, report.to_json()
-        assert (report.curated.checkpoint_after, report.semantic.checkpoint_after) == checkpoints(spark, topic)
-    assert checkpoints(spark, topic) == (second if curated_moved else first, second if semantic_moved else first)
+        assert (report.curated.checkpoint_before, report.semantic.checkpoint_before) == (first, first)
+        assert (report.curated.checkpoint_after, report.semantic.checkpoint_after) == expected_checkpoints
+    assert checkpoints(spark, topic) == expected_checkpoints
     monkeypatch.delenv(ENV)
 
     for attempt in range(2):  # re-run once, then once more: nothing may change

@@ -74,8 +74,13 @@ BATCHES: list[list[Row]] = [
         ("m12", "k3", at(90), at(100), order("o3", amount=3)),  # fixes k3
         ("m13", "k13", at(90), at(100), order("o13", amount=-5)),
         ("m13", "k13", at(90), at(101), order("o13", amount=-5)),
+        # retry of k11's CURRENT latest version (m11, consumed by the previous run), another
+        # payload, nothing newer for k11: only the cross-run rule drops it (it would win the MERGE)
+        ("m11", "k11", at(45), at(100), order("o11", amount=77, nested={"a": {"b": [1, 2]}})),
     ],
 ]
+ALREADY_CONSUMED = [0, 1, 1]
+"""Per batch: its retries of messages consumed by earlier runs (m1/k1 in batch 1, m11/k11 in batch 2)."""
 
 
 def _all_string_values(rows: list[dict[str, Any]]) -> str:
@@ -112,6 +117,16 @@ def assert_invariants(spark, topic: str, consumed: list[Row], last_snapshot: int
     assert checkpoints(spark, topic) == (last_snapshot, last_snapshot)
 
 
+def _assert_k11_is_its_first_arrival(spark, topic: str) -> None:
+    """k11 holds m11 as first ingested (batch 1), not batch 2's retry of it (amount 77)."""
+    tables = TopicTables(topic)
+    curated = {r["_idempotency_key"]: r for r in table_rows(spark, tables.curated)}["k11"]
+    semantic = {r["_idempotency_key"]: r for r in table_rows(spark, tables.semantic)}["k11"]
+    for row in (curated, semantic):
+        assert (row["_message_id"], row["_ingest_ts"]) == ("m11", at(50)), row
+    assert curated["amount"] == "10" and str(semantic["amount"]) == "10.00"
+
+
 def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path: Path, hash_key: str) -> None:
     topic = "shop_batches"
     dirs = topic_config(tmp_path, topic)
@@ -124,7 +139,10 @@ def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path:
         assert report.outcome == "FULL_SUCCESS", report.to_json()
         assert report.raw["from_snapshot_exclusive"] == previous and report.raw["to_snapshot_inclusive"] == snapshot
         assert report.raw["rows_read"] == len(batch)
+        assert report.dedup["already_consumed"] == ALREADY_CONSUMED[index], report.to_json()
         assert_invariants(spark, topic, consumed, snapshot)
+        if index == 2:
+            _assert_k11_is_its_first_arrival(spark, topic)
 
         tables = TopicTables(topic)
         before = {t: table_rows(spark, t) for t in (tables.curated, tables.semantic, tables.errors)}
@@ -132,6 +150,7 @@ def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path:
             spark, topic, dirs, run_id=f"rerun{index}", from_snapshot_exclusive=previous, reprocess_all=previous is None
         )
         assert rerun.outcome == "FULL_SUCCESS"
+        assert rerun.dedup["already_consumed"] == ALREADY_CONSUMED[index], rerun.to_json()
         after = {t: table_rows(spark, t) for t in before}
         assert after == before, f"re-running batch {index} changed the tables"
         assert_invariants(spark, topic, consumed, snapshot)
