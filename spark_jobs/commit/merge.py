@@ -16,7 +16,6 @@ from pyspark.sql import DataFrame, SparkSession
 from spark_jobs.faults import maybe_block_merge_source
 from spark_jobs.tables import quote
 
-VERSION_COLUMNS = ("_event_ts", "_ingest_ts", "_message_id")
 _EPOCH = "TIMESTAMP '0001-01-01 00:00:00'"
 
 

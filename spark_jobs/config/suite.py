@@ -88,11 +88,10 @@ class SuiteExpectation:
 
 @dataclass(frozen=True)
 class TopicSuite:
-    """The validated suite: its expectations and the raw document."""
+    """The validated suite: its expectations and where it was read from."""
 
     name: str
     expectations: tuple[SuiteExpectation, ...]
-    document: dict[str, Any]
     source: str
 
     def of_kind(self, kind: Kind) -> tuple[SuiteExpectation, ...]:
@@ -124,7 +123,7 @@ def parse_suite(text: str, source: str, contract: TopicContract) -> TopicSuite:
             item = _replace_rule_id(item, f"{item.rule_id}#{seen[item.rule_id]}")
         expectations.append(item)
     name = str(doc.get("name") or contract.topic)
-    return TopicSuite(name=name, expectations=tuple(expectations), document=doc, source=source)
+    return TopicSuite(name=name, expectations=tuple(expectations), source=source)
 
 
 def _replace_rule_id(item: SuiteExpectation, rule_id: str) -> SuiteExpectation:

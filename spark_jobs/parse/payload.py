@@ -194,15 +194,3 @@ def value_at(path: Path) -> F.Column:
     for part in path:
         column = column.getField(part)
     return column
-
-
-def has_path(schema: T.StructType, path: Path) -> bool:
-    current: T.DataType = schema
-    for part in path:
-        if not isinstance(current, T.StructType):
-            return False
-        match = next((f for f in current.fields if f.name == part), None)
-        if match is None:
-            return False
-        current = match.dataType
-    return not isinstance(current, T.StructType)

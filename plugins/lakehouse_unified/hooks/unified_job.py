@@ -14,8 +14,6 @@ from lakehouse_unified.job_arguments import PII_HASH_KEY_ENV, PII_HASH_KEY_SECRE
 
 EXIT_OK = 0
 """FULL_SUCCESS, CURATED_ONLY, NO_NEW_DATA (docs/JOB_INTERFACE.md)."""
-EXIT_OUTCOME_FAILED = 1
-"""CURATED_FAILED / SEMANTIC_FAILED / FAILED_BEFORE_WRITE: the report says why."""
 EXIT_USAGE = 2
 """Usage or configuration error: retrying cannot help."""
 
