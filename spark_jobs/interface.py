@@ -125,9 +125,7 @@ class Checkpoints:
         ancestry. A checkpoint missing from it (expired) is returned as is, so that
         the range check reports it instead of silently reading something else.
         """
-        relevant = [
-            cp for layer, cp in (("curated", self.curated), ("semantic", self.semantic)) if layers in ("both", layer)
-        ]
+        relevant = self._of(layers)
         if any(cp is None for cp in relevant):
             return None
         for checkpoint in relevant:
@@ -143,10 +141,13 @@ class Checkpoints:
         """
         if raw_current is None:
             return False
-        relevant = [
+        return any(cp != raw_current for cp in self._of(layers))
+
+    def _of(self, layers: Layers) -> list[int | None]:
+        """The checkpoints of the ``layers`` a run writes."""
+        return [
             cp for layer, cp in (("curated", self.curated), ("semantic", self.semantic)) if layers in ("both", layer)
         ]
-        return any(cp != raw_current for cp in relevant)
 
 
 def resolve_checkpoints(

@@ -13,21 +13,20 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
 
+from spark_jobs.dedup.deduplicate import ahead_sql
 from spark_jobs.faults import maybe_block_merge_source
 from spark_jobs.tables import quote
 
 _EPOCH = "TIMESTAMP '0001-01-01 00:00:00'"
 
 
-def ordering_event_ts(alias: str, max_ahead_minutes: int) -> str:
+def ordering_event_ts(alias: str | None, max_ahead_minutes: int) -> str:
     """SQL: the event_ts a version is ordered by. Null is the oldest; an event_ts later
     than ingest_ts by more than the tolerance (a row stored before the job quarantined
     such versions) is the oldest too, so that it never blocks a later correction."""
-    event, ingest = f"{alias}._event_ts", f"{alias}._ingest_ts"
-    return (
-        f"CASE WHEN {event} > {ingest} + INTERVAL {int(max_ahead_minutes)} MINUTES THEN {_EPOCH} "
-        f"ELSE coalesce({event}, {_EPOCH}) END"
-    )
+    prefix = f"{alias}." if alias else ""
+    event, ingest = f"{prefix}_event_ts", f"{prefix}_ingest_ts"
+    return f"CASE WHEN {ahead_sql(event, ingest, max_ahead_minutes)} THEN {_EPOCH} ELSE coalesce({event}, {_EPOCH}) END"
 
 
 def version_at_least(new: str, old: str, max_ahead_minutes: int) -> str:

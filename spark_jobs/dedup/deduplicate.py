@@ -47,10 +47,16 @@ def _blank(column: str) -> Column:
     return F.col(column).isNull() | (F.trim(F.col(column)) == "")
 
 
-def event_ts_in_future(max_ahead_minutes: int, prefix: str = "") -> Column:
-    """``event_ts`` later than ``ingest_ts`` by more than the tolerance (null: not judged)."""
-    event, ingest = F.col(f"{prefix}event_ts"), F.col(f"{prefix}ingest_ts")
-    return F.coalesce(event > ingest + F.expr(f"INTERVAL {int(max_ahead_minutes)} MINUTES"), F.lit(False))
+def ahead_sql(event_ts: str, ingest_ts: str, max_ahead_minutes: int) -> str:
+    """SQL: ``event_ts`` later than ``ingest_ts`` by more than the tolerance (null when
+    either is null). The one statement of the rule: dedup applies it to raw rows, the
+    upserts to stored versions (``commit.merge.ordering_event_ts``)."""
+    return f"{event_ts} > {ingest_ts} + INTERVAL {int(max_ahead_minutes)} MINUTES"
+
+
+def event_ts_in_future(max_ahead_minutes: int) -> Column:
+    """A raw row's ``event_ts`` is past the tolerance (null timestamps: not judged)."""
+    return F.coalesce(F.expr(ahead_sql("event_ts", "ingest_ts", max_ahead_minutes)), F.lit(False))
 
 
 LAYOUT = "_layout"

@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs.commit.add_columns import add_columns_planned, lost_schema_race
-from spark_jobs.commit.merge import merge_sql
+from spark_jobs.commit.merge import merge_sql, ordering_event_ts
 from spark_jobs.commit.upsert import PinnedTable, join_stored, keys_to_probe, upsert_split
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.exceptions import ContractError
@@ -116,11 +116,9 @@ def _lineage(raw_snapshot_id: int, run_id: str) -> list[Column]:
 def _version(max_ahead_minutes: int) -> Column:
     """A version's order (``commit.merge.ordering_event_ts``: null and future-dated event_ts are the oldest)."""
     epoch = F.lit("0001-01-01 00:00:00").cast("timestamp")
-    event, ingest = F.col("_event_ts"), F.col("_ingest_ts")
-    ahead = F.expr(f"INTERVAL {int(max_ahead_minutes)} MINUTES")
     return F.struct(
-        F.when(event > ingest + ahead, epoch).otherwise(F.coalesce(event, epoch)),
-        F.coalesce(ingest, epoch),
+        F.expr(ordering_event_ts(None, max_ahead_minutes)),
+        F.coalesce(F.col("_ingest_ts"), epoch),
         F.coalesce(F.col("_message_id"), F.lit("")),
     )
 
