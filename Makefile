@@ -96,10 +96,19 @@ airflow-standalone: setup  ## scheduler + dag-processor + triggerer + api-server
 # Airflow 3 replaced `airflow dags backfill` with `airflow backfill create` (the scheduler
 # runs the backfill: keep `make airflow-standalone` running in another terminal).
 # make airflow-backfill TOPIC=orders FROM=2025-03-01T00:00:00+00:00 TO=2025-03-02T00:00:00+00:00
+# On SQLite, creating the backfill's runs while the scheduler writes can fail with
+# "database is locked" (a lock upgrade SQLite refuses at once rather than wait for);
+# Airflow then removes the partial backfill, so the command is retried, up to 5 times.
 airflow-backfill: setup  ## reprocess the raw snapshots committed in [FROM, TO) of unified__$(TOPIC)
 	@test -n "$(FROM)" -a -n "$(TO)" || { echo "usage: make airflow-backfill TOPIC=orders FROM=<iso date> TO=<iso date>"; exit 2; }
-	$(AIRFLOW_ENV) $(BIN)/airflow backfill create --dag-id unified__$(TOPIC) --from-date $(FROM) --to-date $(TO) \
-	  --reprocess-behavior completed
+	@for attempt in 1 2 3 4 5; do \
+	  out=$$($(AIRFLOW_ENV) $(BIN)/airflow backfill create --dag-id unified__$(TOPIC) --from-date $(FROM) \
+	    --to-date $(TO) --reprocess-behavior completed 2>&1); rc=$$?; echo "$$out"; \
+	  [ $$rc -eq 0 ] && exit 0; \
+	  case "$$out" in *"database is locked"*) ;; *) exit $$rc;; esac; \
+	  echo "airflow-backfill: the SQLite metadata DB was locked (attempt $$attempt of 5); Airflow removed the partial backfill, retrying in 10 s"; \
+	  sleep 10; \
+	done; exit 1
 
 bench-dag-parse: setup
 	$(BIN)/python bench/dag_parse.py

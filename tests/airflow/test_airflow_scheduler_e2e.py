@@ -432,7 +432,9 @@ def test_a_backfill_waits_for_the_live_job_and_reprocesses_exactly_its_intervals
     without a commit, one with A. The live schedule starts at least three minutes after A
     (its first run's interval is one of the last two minutes), so no live run lies in the
     backfill's window and the backfill creates its own runs; clearing existing runs is
-    Airflow's own path, and on SQLite under load it can fail ("database is locked": docs)."""
+    Airflow's own path, and on SQLite under load it can fail ("database is locked": docs).
+    Creating the backfill's own runs can hit that lock too: ``make airflow-backfill`` retries
+    then (Airflow removes the partial backfill first), as a user's shell would."""
     started = time.monotonic()
     (a, a_at), *_ = stack.snapshots("orders")
     _sleep_until(_minute(a_at) + timedelta(minutes=3, seconds=1))
