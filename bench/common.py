@@ -496,7 +496,7 @@ def run_job(spark: SparkSession, topic: BenchTopic, run_id: str, **changes: Any)
         report = run(spark, args)
     if report.outcome != "FULL_SUCCESS":
         raise BenchmarkError(f"topic {topic.topic}: run {run_id} ended {report.outcome}: {report.reason}")
-    log.info("%s: run %s %.1f s, %s rows read", topic.topic, run_id, elapsed[0], report.raw.get("rows_read"))
+    log.info("%s: run %s %.1f s, %s rows read", topic.topic, run_id, elapsed[0], report.raw.rows_read)
     return JobRun(elapsed[0], report)
 
 

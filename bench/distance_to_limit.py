@@ -164,8 +164,8 @@ def run_distance_to_limit(spark: SparkSession, ctx: BenchContext, params: Params
     drop_outputs(spark, topic)
     drop_tables(spark, bare_tables(topic))
     for run in unified:
-        if run.report.raw.get("rows_read") != params.rows:
-            raise BenchmarkError(f"topic {topic.topic}: unified run read {run.report.raw.get('rows_read')} rows")
+        if run.report.raw.rows_read != params.rows:
+            raise BenchmarkError(f"topic {topic.topic}: unified run read {run.report.raw.rows_read} rows")
     if any(b.rows != params.rows for b in (*bare, *bare_parse)):
         raise BenchmarkError(f"topic {topic.topic}: bare copies read {[b.rows for b in (*bare, *bare_parse)]} rows")
 
@@ -198,7 +198,7 @@ def run_distance_to_limit(spark: SparkSession, ctx: BenchContext, params: Params
             "parsing_copy_durations_s_median": parse_profile,
             "unified_vs_parsing_copy": paired_ratios(unified_s, parse_s).to_dict(),
             "parsing_copy_vs_bare": paired_ratios(parse_s, bare_s).to_dict(),
-            "dedup": unified[-1].report.dedup,
+            "dedup": unified[-1].report.to_dict()["dedup"],
         },
         tables=[_references_table(unified_s, bare_s, parse_s), _profile_table(profile, bare_profile, parse_profile)],
     )

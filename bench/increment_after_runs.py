@@ -100,14 +100,15 @@ def run_increment_after_runs(spark: SparkSession, ctx: BenchContext, params: Par
             if label == COMPACTED:
                 changes["compact_delete_file_threshold"] = params.delete_file_threshold
             run = run_job(spark, topics[label], f"{NAME}-{label}-{index}", **changes)
-            if run.report.raw.get("rows_read") != len(increment):
-                raise BenchmarkError(f"{topics[label].topic}: run {index} read {run.report.raw.get('rows_read')} rows")
+            if run.report.raw.rows_read != len(increment):
+                raise BenchmarkError(f"{topics[label].topic}: run {index} read {run.report.raw.rows_read} rows")
             walls[label].append(run.wall_s)
             if label == COMPACTED:
-                step = run.report.maintenance.get("compaction", {})
-                if "error" in step:
-                    raise BenchmarkError(f"{topics[label].topic}: compaction failed in run {index}: {step['error']}")
-                maintenance_s.append(float(step.get("seconds", 0.0)))
+                step = run.report.maintenance.get("compaction")
+                if step is None or step.error is not None:
+                    problem = step.error if step else "it did not run"
+                    raise BenchmarkError(f"{topics[label].topic}: compaction failed in run {index}: {problem}")
+                maintenance_s.append(step.seconds)
 
     counts = {label: output_counts(spark, topic) for label, topic in topics.items()}
     if counts[PLAIN] != counts[COMPACTED]:

@@ -106,9 +106,9 @@ def time_increment(spark: SparkSession, history: History, run_id: str) -> JobRun
         run = run_job(spark, history.topic, run_id)
     finally:
         rollback(spark, history.marks)
-    if run.report.raw.get("rows_read") != len(history.increment):
+    if run.report.raw.rows_read != len(history.increment):
         raise BenchmarkError(
-            f"topic {history.topic.topic}: the increment run read {run.report.raw.get('rows_read')} rows, "
+            f"topic {history.topic.topic}: the increment run read {run.report.raw.rows_read} rows, "
             f"expected {len(history.increment)}"
         )
     return run
@@ -146,7 +146,7 @@ def run_increment_vs_history(spark: SparkSession, ctx: BenchContext, params: Par
             for h in histories
         },
         "durations_s_median": profiles,
-        "dedup": {label: label_runs[-1].report.dedup for label, label_runs in runs.items()},
+        "dedup": {label: label_runs[-1].report.to_dict()["dedup"] for label, label_runs in runs.items()},
     }
     return BenchResult(
         name=NAME,

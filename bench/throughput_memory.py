@@ -200,8 +200,8 @@ def measure_size(
         drop_outputs(spark, topic)
         with PeakRss(pids) as memory:
             run = run_job(spark, topic, f"{NAME}-{rows}-{index}", to_snapshot_inclusive=snapshot_id)
-        if run.report.raw.get("rows_read") != rows:
-            raise BenchmarkError(f"topic {topic.topic}: read {run.report.raw.get('rows_read')} rows, expected {rows}")
+        if run.report.raw.rows_read != rows:
+            raise BenchmarkError(f"topic {topic.topic}: read {run.report.raw.rows_read} rows, expected {rows}")
         walls.append(run.wall_s)
         reports.append(run.report)
         before = before or memory.before

@@ -220,8 +220,8 @@ def _process_runs(spark: SparkSession, ctx: BenchContext, topic: BenchTopic, par
 def _check_layers(topic: BenchTopic, report: RunReport, rows: int, written: Sequence[str]) -> None:
     """The run read all raw rows, did its own read/dedup/parse/drift, and wrote only ``written``."""
     problems = []
-    if report.raw.get("rows_read") != rows:
-        problems.append(f"read {report.raw.get('rows_read')} raw rows, expected {rows}")
+    if report.raw.rows_read != rows:
+        problems.append(f"read {report.raw.rows_read} raw rows, expected {rows}")
     missing = [s for s in SHARED_STEPS if s not in report.durations_s]
     if missing:
         problems.append(f"no {missing} step in its report")

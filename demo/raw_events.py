@@ -41,7 +41,6 @@ if TYPE_CHECKING:
 BASE_TIME = datetime(2024, 3, 1, 0, 0, 0, tzinfo=UTC)
 """Arrival time of batch 0; batch ``i`` arrives in ``[BASE_TIME + i*I, BASE_TIME + (i+1)*I)``."""
 BATCH_INTERVAL = timedelta(hours=1)
-EVENT_KINDS = ("new", "duplicate", "correction", "late")
 DEFECT_KINDS = ("malformed_json", "null_payload", "type_mismatch", "missing_field", "rule_violation")
 T = TypeVar("T")
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)

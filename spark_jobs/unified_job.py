@@ -17,6 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -27,10 +28,10 @@ from spark_jobs.config.job_args import JobArgs, parse_args
 from spark_jobs.config.storage import write_text
 from spark_jobs.config.topic_config import TopicConfig, load_topic_config
 from spark_jobs.curated.layer import write_curated
-from spark_jobs.drift.detect import detect_drift
+from spark_jobs.drift.detect import DriftReport, detect_drift
 from spark_jobs.exceptions import LayerWriteError, RawTableError, StageError, UnifiedJobError
 from spark_jobs.faults import maybe_fail
-from spark_jobs.interface import Checkpoints, Layer
+from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer
 from spark_jobs.maintenance.after_run import maintain_tables
 from spark_jobs.parse.batch import build_batch
 from spark_jobs.read.incremental_read import (
@@ -42,9 +43,9 @@ from spark_jobs.read.incremental_read import (
     read_increment,
 )
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
-from spark_jobs.report.run_report import RunReport
+from spark_jobs.report.run_report import RawRead, RunReport, StageResults
 from spark_jobs.run.context import Batch, CachedFrames, RunContext, Timings
-from spark_jobs.run.outcome import LayerResult, decide_outcome, failure_of, layer_order, retryable
+from spark_jobs.run.outcome import LayerResult, layer_order
 from spark_jobs.semantic.layer import write_semantic
 from spark_jobs.semantic.replay import replay_quarantine
 from spark_jobs.session import build_session
@@ -61,57 +62,52 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
     before any write is ``FAILED_BEFORE_WRITE`` with its reason; neither raises."""
     timings = Timings()
     config = load_topic_config(spark, args)
-    report = RunReport(topic=args.topic, run_id=args.run_id, checkpoint_mode=config.mode(args))
-    report.durations_s = timings.seconds
+    stages = StageResults()
     try:
         with timings.timed("total"):
-            _run(spark, args, config, report, timings)
-            if args.maintains_tables and not report.failed:
+            _run(spark, args, config, stages, timings)
+            outcome, _, _ = stages.verdict()
+            if args.maintains_tables and outcome not in FAILED_OUTCOMES:
                 with timings.timed("maintenance"):
-                    report.maintenance = maintain_tables(spark, args)
+                    stages.maintenance = maintain_tables(spark, args)
     except UnifiedJobError as exc:  # the run stopped before writing (nothing is half done)
-        report.fail_before_write(exc, retryable(exc))
+        stages.failure = exc
         log.error("topic %s: %s", args.topic, exc)
-    return report
+    return RunReport.build(args.topic, args.run_id, config.mode(args), stages, timings.seconds)
 
 
-def _run(spark: SparkSession, args: JobArgs, config: TopicConfig, report: RunReport, timings: Timings) -> None:
+def _run(spark: SparkSession, args: JobArgs, config: TopicConfig, stages: StageResults, timings: Timings) -> None:
     tables = TopicTables(args.topic)
     if not table_exists(spark, tables.raw):
         raise RawTableError(f"topic {args.topic!r}: raw table {tables.raw} does not exist in the catalog")
     if args.replay_quarantine:
-        replay_quarantine(spark, args, config, report, timings)
+        replay_quarantine(spark, args, config, stages, timings)
         return
     with timings.timed("plan"):
         ancestry = current_ancestry(spark, tables.raw)
-        checkpoints, start, snapshot_range = _plan(spark, args, tables, ancestry)
-    backlog = backlog_rows(ancestry, snapshot_range.to_inclusive) if snapshot_range else 0
-    report.record_plan(checkpoints, start, snapshot_range.to_inclusive if snapshot_range else start, backlog)
+        stages.checkpoints, start, snapshot_range = _plan(spark, args, tables, ancestry)
     if snapshot_range is None:
-        report.outcome = "NO_NEW_DATA"
+        stages.raw = RawRead(start, start)
+        stages.ended = ("NO_NEW_DATA", None)
         return
+    stages.raw = RawRead(
+        start, snapshot_range.to_inclusive, backlog_rows=backlog_rows(ancestry, snapshot_range.to_inclusive)
+    )
     ctx = RunContext(spark, args, tables, config, config.mode(args), snapshot_range, timings)
     with CachedFrames() as cache:
         stage = "read"
         try:
-            batch = _read_dedup_parse(ctx, report, cache)
+            batch = _read_dedup_parse(ctx, stages, cache)
             stage = "drift"
-            _detect_drift(ctx, batch, report)
+            stages.drift = _detect_drift(ctx, batch)
         except UnifiedJobError:
             raise
         except Exception as exc:  # Spark failed before any write: a retry may succeed
             raise StageError(args.topic, stage, exc) from exc
-        results = _write_layers(ctx, batch, checkpoints, cache)
-    for result in results:
-        report.apply_layer(result)
-    report.outcome = decide_outcome(layer_order(ctx.unified), results)
-    error = failure_of(results)
-    if error is not None:
-        report.reason = str(error)
-        report.retryable = retryable(error) if report.failed else True
+        stages.layer_order = layer_order(ctx.unified)
+        stages.layers = _write_layers(ctx, batch, stages.checkpoints, cache)
     # The report states the checkpoints the tables actually hold, whatever happened.
-    after = read_checkpoints(spark, tables, [s.snapshot_id for s in ancestry])
-    report.curated.checkpoint_after, report.semantic.checkpoint_after = after.curated, after.semantic
+    stages.checkpoints_after = read_checkpoints(spark, tables, [s.snapshot_id for s in ancestry])
     maybe_fail("after_commits_before_report")
 
 
@@ -131,28 +127,29 @@ def _plan(
     return checkpoints, start, snapshot_range
 
 
-def _read_dedup_parse(ctx: RunContext, report: RunReport, cache: CachedFrames) -> Batch:
+def _read_dedup_parse(ctx: RunContext, stages: StageResults, cache: CachedFrames) -> Batch:
     with ctx.timings.timed("read"):
         # Not persisted: the stats read one column, the structure and the labels read
         # raw once each (and its ids once more for the look-back semi join). Caching raw
         # as well would hold the increment twice in the heap: 5M rows failed in a 4g driver.
         raw = read_increment(ctx.spark, ctx.tables.raw, ctx.snapshot_range)
         stats = raw.agg(F.count(F.lit(1)).alias("rows"), F.min("ingest_ts").alias("earliest")).collect()[0]
-        report.raw["rows_read"] = int(stats["rows"])
+        if stages.raw is not None:
+            stages.raw = replace(stages.raw, rows_read=int(stats["rows"]))
     lookback = ctx.config.message_id_lookback_days
     consumed = consumed_message_ids(ctx.spark, ctx.tables.raw, ctx.snapshot_range, stats["earliest"], lookback, raw)
     batch = build_batch(ctx, raw, consumed, cache)
-    report.dedup = batch.counts.to_dict()
+    stages.dedup = batch.counts
     return batch
 
 
-def _detect_drift(ctx: RunContext, batch: Batch, report: RunReport) -> None:
+def _detect_drift(ctx: RunContext, batch: Batch) -> DriftReport:
     with ctx.timings.timed("drift"):
         contract = ctx.config.contract or TopicContract(ctx.topic, (), "(no contract)")
         drift = detect_drift(batch.parsed, batch.bounded.structure, contract, batch.bounded)
-        report.drift = drift.to_dict()
         if drift.has_drift:
             log.warning("topic %s: schema drift %s", ctx.topic, drift.to_json())
+        return drift
 
 
 def _write_layers(ctx: RunContext, batch: Batch, checkpoints: Checkpoints, cache: CachedFrames) -> list[LayerResult]:

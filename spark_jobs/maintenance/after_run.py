@@ -24,11 +24,12 @@ from spark_jobs.faults import maybe_fail
 from spark_jobs.maintenance.compact_outputs import compact_outputs
 from spark_jobs.maintenance.expire_outputs import expire_outputs
 from spark_jobs.maintenance.expire_raw import expire_raw
+from spark_jobs.report.run_report import MaintenanceStep
 
 log = logging.getLogger(__name__)
 
 
-def maintain_tables(spark: SparkSession, args: JobArgs, now: datetime | None = None) -> dict[str, Any]:
+def maintain_tables(spark: SparkSession, args: JobArgs, now: datetime | None = None) -> dict[str, MaintenanceStep]:
     """Run the maintenance steps ``args`` ask for; per step: Iceberg's counts and seconds, or the error."""
     now = now or datetime.now(UTC)
     steps: list[tuple[str, Callable[[], Any]]] = []
@@ -43,16 +44,17 @@ def maintain_tables(spark: SparkSession, args: JobArgs, now: datetime | None = N
         steps.append(
             ("raw_expiry", lambda: _per_table(expire_raw(spark, args.topic, now - timedelta(hours=raw_hours))))
         )
-    results: dict[str, Any] = {}
+    results: dict[str, MaintenanceStep] = {}
     for name, step in steps:
         started = time.perf_counter()
         try:
             maybe_fail(f"during_{name}")
-            results[name] = {"result": step()}
+            result = step()
+            results[name] = MaintenanceStep(round(time.perf_counter() - started, 3), result=result)
         except Exception as exc:  # reported, never raised: the run's data is committed
             log.warning("topic %s: table maintenance step %s failed: %s", args.topic, name, exc, exc_info=True)
-            results[name] = {"error": f"{type(exc).__name__}: {exc}"}
-        results[name]["seconds"] = round(time.perf_counter() - started, 3)
+            error = f"{type(exc).__name__}: {exc}"
+            results[name] = MaintenanceStep(round(time.perf_counter() - started, 3), error=error)
     return results
 
 

@@ -1,19 +1,95 @@
-"""Run report: outcome, counts per step, drift, checkpoints, durations."""
+"""Run report: outcome, counts per step, drift, checkpoints, durations.
+
+Each stage of a run returns a typed result, kept in :class:`StageResults` as it finishes
+(a run can stop at any stage); :meth:`RunReport.build` makes the report from them once,
+at the end. Its JSON (``to_dict``) is what Airflow's ``publish_outcome`` reads
+(docs/JOB_INTERFACE.md).
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Outcome
-from spark_jobs.run.outcome import LayerResult
+from spark_jobs.drift.detect import DriftReport
+from spark_jobs.exceptions import UnifiedJobError
+from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer, Outcome
+from spark_jobs.run.context import DedupCounts
+from spark_jobs.run.outcome import LayerResult, decide_outcome, failure_of, retryable
 
-REPLAY_COUNTS = ("quarantined", "not_replayable", "replayed", "not_in_raw", "valid_now", "healed", "still_failing")
-"""A quarantine replay's counts (``--replay-quarantine``; docs/JOB_INTERFACE.md)."""
+
+@dataclass(frozen=True)
+class RawRead:
+    """The raw range a run planned and how many rows it read from it."""
+
+    from_snapshot_exclusive: int | None
+    to_snapshot_inclusive: int | None
+    rows_read: int = 0
+    backlog_rows: int = 0
+    """Raw rows committed after ``to_snapshot_inclusive`` (left for the next runs by the row cap)."""
+
+
+@dataclass(frozen=True)
+class ReplayCounts:
+    """A quarantine replay's counts (``--replay-quarantine``; docs/JOB_INTERFACE.md)."""
+
+    quarantined: int = 0
+    not_replayable: int = 0
+    replayed: int = 0
+    not_in_raw: int = 0
+    valid_now: int = 0
+    healed: int = 0
+    still_failing: int = 0
+
+
+@dataclass(frozen=True)
+class MaintenanceStep:
+    """One table maintenance step: Iceberg's counts (``result``) or the error, and its seconds."""
+
+    seconds: float
+    result: Any = None
+    error: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {"error": self.error} if self.error is not None else {"result": self.result}
+        return {**doc, "seconds": self.seconds}
 
 
 @dataclass
+class StageResults:
+    """What each stage returned, kept as it finishes: the parts the report is built from."""
+
+    checkpoints: Checkpoints | None = None
+    """The layers' checkpoints when the run planned."""
+    raw: RawRead | None = None
+    dedup: DedupCounts | None = None
+    drift: DriftReport | None = None
+    layer_order: tuple[Layer, Layer] = ("curated", "semantic")
+    layers: list[LayerResult] = field(default_factory=list)
+    checkpoints_after: Checkpoints | None = None
+    """The checkpoints the tables hold after the layers ran, whatever happened."""
+    replay: ReplayCounts | None = None
+    maintenance: dict[str, MaintenanceStep] = field(default_factory=dict)
+    ended: tuple[Outcome, str | None] | None = None
+    """An outcome decided by a stage: nothing new to read, or a quarantine replay's."""
+    failure: UnifiedJobError | None = None
+    """The run stopped before writing any layer (nothing to undo; no checkpoint moved)."""
+
+    def verdict(self) -> tuple[Outcome, str | None, bool]:
+        """Outcome, reason and whether a retry may succeed (a configuration error fails the same way)."""
+        if self.failure is not None:
+            return "FAILED_BEFORE_WRITE", str(self.failure), retryable(self.failure)
+        error = failure_of(self.layers)
+        if self.ended is not None:
+            outcome, reason = self.ended
+        else:
+            outcome = decide_outcome(self.layer_order, self.layers)
+            reason = str(error) if error is not None else None
+        return outcome, reason, retryable(error) if outcome in FAILED_OUTCOMES else True
+
+
+@dataclass(frozen=True)
 class LayerReport:
     status: str = "not_run"  # written | up_to_date | skipped | dry_run | failed | not_run
     rows: int = 0
@@ -22,96 +98,116 @@ class LayerReport:
     error: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def build(cls, layer: Layer, stages: StageResults) -> LayerReport:
+        result = next((r for r in stages.layers if r.layer == layer), None)
+        before = getattr(stages.checkpoints, layer) if stages.checkpoints else None
+        after = getattr(stages.checkpoints_after, layer) if stages.checkpoints_after else before
+        if result is None:
+            return cls(checkpoint_before=before, checkpoint_after=after)
+        error = str(result.error) if result.error is not None else None
+        return cls(result.status, result.rows, before, after, error, dict(result.details))
 
-@dataclass
+
+@dataclass(frozen=True)
 class RunReport:
     topic: str
     run_id: str
     checkpoint_mode: str
-    outcome: Outcome | None = None
+    outcome: Outcome
     reason: str | None = None
     retryable: bool = True
     """False when a configuration error failed the run: a retry would fail the same way."""
-    raw: dict[str, Any] = field(default_factory=dict)
-    dedup: dict[str, int] = field(default_factory=dict)
-    drift: dict[str, Any] = field(default_factory=dict)
+    raw: RawRead = field(default_factory=lambda: RawRead(None, None))
+    """Empty when the run stopped before planning."""
+    dedup: DedupCounts | None = None
+    drift: DriftReport | None = None
     curated: LayerReport = field(default_factory=LayerReport)
     semantic: LayerReport = field(default_factory=LayerReport)
-    replay: dict[str, int] = field(default_factory=dict)
-    """Only on a quarantine replay: ``REPLAY_COUNTS``."""
-    maintenance: dict[str, Any] = field(default_factory=dict)
-    """Per step (compaction, output_expiry, raw_expiry): {"result": ..., "seconds": ...} or {"error": ...}."""
+    replay: ReplayCounts | None = None
+    """Only on a quarantine replay."""
+    maintenance: dict[str, MaintenanceStep] = field(default_factory=dict)
+    """Per step (compaction, output_expiry, raw_expiry)."""
     durations_s: dict[str, float] = field(default_factory=dict)
     validation_result: Any = field(default=None, repr=False)
     """GX's ExpectationSuiteValidationResult of the semantic batch (kept as GX's object; not in to_dict)."""
 
-    def record_plan(self, checkpoints: Checkpoints, start: int | None, end: int | None, backlog: int) -> None:
-        """The planned raw range and the checkpoints it starts from (kept as they are until a layer commits)."""
-        self.curated.checkpoint_before = self.curated.checkpoint_after = checkpoints.curated
-        self.semantic.checkpoint_before = self.semantic.checkpoint_after = checkpoints.semantic
-        self.raw = {
-            "from_snapshot_exclusive": start,
-            "to_snapshot_inclusive": end,
-            "rows_read": 0,
-            "backlog_rows": backlog,
-        }
-
-    def fail_before_write(self, error: Exception, retryable: bool) -> None:
-        """The run stopped before writing any layer (nothing to undo; the checkpoints did not move)."""
-        self.outcome, self.reason, self.retryable = "FAILED_BEFORE_WRITE", str(error), retryable
-
-    def apply_layer(self, result: LayerResult) -> None:
-        """Record what a layer's writer did."""
-        layer = self.curated if result.layer == "curated" else self.semantic
-        layer.status, layer.rows = result.status, result.rows
-        layer.details.update(result.details)
-        layer.error = str(result.error) if result.error is not None else None
-        if result.validation_result is not None:
-            self.validation_result = result.validation_result
+    @classmethod
+    def build(
+        cls, topic: str, run_id: str, mode: str, stages: StageResults, durations_s: dict[str, float]
+    ) -> RunReport:
+        """The report, made once from what the stages returned."""
+        outcome, reason, may_retry = stages.verdict()
+        semantic = next((r for r in stages.layers if r.layer == "semantic"), None)
+        return cls(
+            topic=topic,
+            run_id=run_id,
+            checkpoint_mode=mode,
+            outcome=outcome,
+            reason=reason,
+            retryable=may_retry,
+            raw=stages.raw or RawRead(None, None),
+            dedup=stages.dedup,
+            drift=stages.drift,
+            curated=LayerReport.build("curated", stages),
+            semantic=LayerReport.build("semantic", stages),
+            replay=stages.replay,
+            maintenance=dict(stages.maintenance),
+            durations_s=dict(durations_s),
+            validation_result=semantic.validation_result if semantic is not None else None,
+        )
 
     @property
     def failed(self) -> bool:
         return self.outcome in FAILED_OUTCOMES
 
     def to_dict(self) -> dict[str, Any]:
-        doc = asdict(replace(self, validation_result=None))
-        doc.pop("validation_result")
-        for layer in ("curated", "semantic"):
-            details = doc[layer].pop("details")
-            doc[layer].update(details)
-        return doc
+        """The report's one JSON shape (a section a run did not reach is ``{}``)."""
+        layers = {}
+        for name, layer in (("curated", self.curated), ("semantic", self.semantic)):
+            doc = asdict(layer)
+            layers[name] = {**doc, **doc.pop("details")}
+        return {
+            "topic": self.topic,
+            "run_id": self.run_id,
+            "checkpoint_mode": self.checkpoint_mode,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "retryable": self.retryable,
+            "raw": asdict(self.raw),
+            "dedup": asdict(self.dedup) if self.dedup else {},
+            "drift": self.drift.to_dict() if self.drift else {},
+            **layers,
+            "replay": asdict(self.replay) if self.replay else {},
+            "maintenance": {step: result.to_dict() for step, result in self.maintenance.items()},
+            "durations_s": self.durations_s,
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=False, default=str)
 
     def summary_lines(self) -> list[str]:
         """A short human summary (no values from the data, so no PII)."""
-        d = self.dedup
+        raw = self.raw
         lines = [
             f"topic {self.topic}  run {self.run_id}  mode {self.checkpoint_mode}",
-            f"  raw snapshots ({self.raw.get('from_snapshot_exclusive')}, {self.raw.get('to_snapshot_inclusive')}]"
-            f"  rows read {self.raw.get('rows_read', 0)}",
+            f"  raw snapshots ({raw.from_snapshot_exclusive}, {raw.to_snapshot_inclusive}]  rows read {raw.rows_read}",
         ]
-        if d:
+        if (d := self.dedup) is not None:
             lines.append(
-                f"  dedup: network duplicates {d.get('network_duplicates', 0)}, already consumed "
-                f"{d.get('already_consumed', 0)}, superseded versions {d.get('superseded_versions', 0)}, "
-                f"missing keys {d.get('missing_keys', 0)} -> {d.get('rows_out', 0)} rows"
+                f"  dedup: network duplicates {d.network_duplicates}, already consumed {d.already_consumed}, "
+                f"superseded versions {d.superseded_versions}, missing keys {d.missing_keys} -> {d.rows_out} rows"
             )
-        if self.drift:
+        if (drift := self.drift) is not None:
             lines.append(
-                f"  drift: {len(self.drift.get('new_fields', []))} new fields, "
-                f"{len(self.drift.get('missing_fields', []))} fields missing in some rows, "
-                f"{len(self.drift.get('type_mismatches', []))} fields with type mismatches, "
-                f"{self.drift.get('malformed_rows', 0)} malformed payloads"
+                f"  drift: {len(drift.new_fields)} new fields, {len(drift.missing_fields)} fields missing in "
+                f"some rows, {len(drift.type_mismatches)} fields with type mismatches, "
+                f"{drift.malformed_rows} malformed payloads"
             )
+        new_columns = self.curated.details.get("new_columns")
         lines.append(
             f"  curated: {self.curated.status}, {self.curated.rows} rows"
-            + (
-                f", new columns {self.curated.details.get('new_columns')}"
-                if self.curated.details.get("new_columns")
-                else ""
-            )
+            + (f", new columns {new_columns}" if new_columns else "")
         )
         lines.append(
             f"  semantic: {self.semantic.status}, {self.semantic.details.get('rows_valid', 0)} valid rows, "
@@ -124,13 +220,11 @@ class RunReport:
                 f"  expectations (GX): {len(expectations) - len(failed)} of {len(expectations)} passed"
                 + (f"; not passed: {', '.join(failed)}" if failed else "")
             )
-        if self.replay:
-            r = self.replay
+        if (r := self.replay) is not None:
             lines.append(
-                f"  quarantine replay: {r.get('replayed', 0)} versions re-judged of {r.get('quarantined', 0)} "
-                f"quarantined -> {r.get('healed', 0)} healed to semantic, {r.get('still_failing', 0)} still "
-                f"failing; not replayed: {r.get('not_replayable', 0)} envelope errors, {r.get('not_in_raw', 0)} "
-                "no longer in raw"
+                f"  quarantine replay: {r.replayed} versions re-judged of {r.quarantined} quarantined -> "
+                f"{r.healed} healed to semantic, {r.still_failing} still failing; not replayed: "
+                f"{r.not_replayable} envelope errors, {r.not_in_raw} no longer in raw"
             )
         if self.maintenance:
             lines.append("  maintenance: " + ", ".join(_maintenance_summary(k, v) for k, v in self.maintenance.items()))
@@ -144,15 +238,15 @@ class RunReport:
         return lines
 
 
-def _maintenance_summary(step: str, outcome: dict[str, Any]) -> str:
-    if "error" in outcome:
-        return f"{step} FAILED ({outcome['error']})"
+def _maintenance_summary(step: str, outcome: MaintenanceStep) -> str:
+    if outcome.error is not None:
+        return f"{step} FAILED ({outcome.error})"
     counts: dict[str, int] = {}
-    for table_result in (outcome.get("result") or {}).values():
+    for table_result in (outcome.result or {}).values():
         # per table: Iceberg's counts (compaction), or a plan with them under "expired"
         source = table_result.get("expired", table_result) if isinstance(table_result, dict) else {}
         for key, value in source.items():
             if isinstance(value, int) and not isinstance(value, bool) and value:
                 counts[key] = counts.get(key, 0) + value
     shown = ", ".join(f"{key} {value}" for key, value in sorted(counts.items())) or "nothing to do"
-    return f"{step} {outcome.get('seconds', 0):.1f}s ({shown})"
+    return f"{step} {outcome.seconds:.1f}s ({shown})"

@@ -21,9 +21,9 @@ from spark_jobs.parse.batch import build_batch
 from spark_jobs.read.incremental_read import SnapshotRange
 from spark_jobs.read.quarantined import count_where_they_landed, read_quarantined, replayed_versions
 from spark_jobs.read.snapshots import current_ancestry, table_exists
-from spark_jobs.report.run_report import REPLAY_COUNTS, RunReport
+from spark_jobs.report.run_report import RawRead, ReplayCounts, StageResults
 from spark_jobs.run.context import CachedFrames, RunContext, Timings
-from spark_jobs.run.outcome import LayerResult, retryable
+from spark_jobs.run.outcome import LayerResult
 from spark_jobs.semantic.layer import write_semantic
 from spark_jobs.tables import TopicTables
 
@@ -31,23 +31,21 @@ log = logging.getLogger(__name__)
 
 
 def replay_quarantine(
-    spark: SparkSession, args: JobArgs, config: TopicConfig, report: RunReport, timings: Timings
+    spark: SparkSession, args: JobArgs, config: TopicConfig, stages: StageResults, timings: Timings
 ) -> None:
-    """Fill ``report`` with the replay's outcome and counts (``report.replay``)."""
+    """Replay the quarantine; its outcome and counts go to ``stages`` (``stages.replay``)."""
     tables = TopicTables(args.topic)
     if config.contract is None or config.suite is None:
         raise ContractError(
             args.contract_uri, f"cannot replay the quarantine without a usable schema: {config.problem}"
         )
     ids = [s.snapshot_id for s in current_ancestry(spark, tables.raw)]
-    checkpoints = read_checkpoints(spark, tables, ids)
-    report.curated.status = "skipped"
-    for layer, checkpoint in ((report.curated, checkpoints.curated), (report.semantic, checkpoints.semantic)):
-        layer.checkpoint_before = layer.checkpoint_after = checkpoint
-    report.replay = dict.fromkeys(REPLAY_COUNTS, 0)
-    report.raw = {"from_snapshot_exclusive": None, "to_snapshot_inclusive": ids[0] if ids else None, "rows_read": 0}
+    stages.checkpoints = read_checkpoints(spark, tables, ids)
+    stages.layers = [LayerResult("curated", "skipped")]
+    stages.replay = ReplayCounts()
+    stages.raw = RawRead(None, ids[0] if ids else None)
     if not ids or not table_exists(spark, tables.errors):
-        report.outcome, report.reason = "NO_NEW_DATA", f"nothing quarantined: {tables.errors} does not exist yet"
+        stages.ended = ("NO_NEW_DATA", f"nothing quarantined: {tables.errors} does not exist yet")
         return
     ctx = RunContext(
         spark=spark,
@@ -65,18 +63,19 @@ def replay_quarantine(
                 raw = cache.persist(quarantine.raw)
                 versions = cache.persist(replayed_versions(raw))
                 replayed = versions.count()
-                report.raw["rows_read"] = raw.count()
-            report.replay.update(
+                stages.raw = replace(stages.raw, rows_read=raw.count())
+            counts = ReplayCounts(
                 quarantined=quarantine.quarantined,
                 not_replayable=quarantine.quarantined - quarantine.replayable,
                 replayed=replayed,
                 not_in_raw=quarantine.replayable - replayed,
             )
+            stages.replay = counts
             if replayed == 0:
-                report.outcome, report.reason = "NO_NEW_DATA", "no quarantined version to replay (see replay counts)"
+                stages.ended = ("NO_NEW_DATA", "no quarantined version to replay (see replay counts)")
                 return
             batch = build_batch(ctx, raw, None, cache)
-            report.dedup = batch.counts.to_dict()
+            stages.dedup = batch.counts
             with timings.timed("semantic"):
                 result = write_semantic(ctx, batch, cache)
         except Exception as exc:  # as a layer failure: an outcome, not a crash
@@ -86,15 +85,15 @@ def replay_quarantine(
                 else LayerWriteError(args.topic, "semantic", tables.semantic, exc)
             )
             result = LayerResult("semantic", "failed", error=error)
-        report.apply_layer(result)
+        stages.layers.append(result)
         if result.failed:
-            report.outcome, report.reason = "SEMANTIC_FAILED", f"quarantine replay: {result.error}"
-            report.retryable = retryable(result.error)
+            stages.ended = ("SEMANTIC_FAILED", f"quarantine replay: {result.error}")
             log.error("topic %s: quarantine replay failed: %s", args.topic, result.error)
             return
-        report.replay["valid_now"] = result.details.get("rows_valid", 0)
+        counts = replace(counts, valid_now=result.details.get("rows_valid", 0))
         if not args.dry_run:
             healed, still_failing = count_where_they_landed(spark, versions, tables.semantic, tables.errors)
-            report.replay.update(healed=healed, still_failing=still_failing)
-        report.outcome = "FULL_SUCCESS"
-        log.info("topic %s: quarantine replay %s", args.topic, report.replay)
+            counts = replace(counts, healed=healed, still_failing=still_failing)
+        stages.replay = counts
+        stages.ended = ("FULL_SUCCESS", None)
+        log.info("topic %s: quarantine replay %s", args.topic, counts)

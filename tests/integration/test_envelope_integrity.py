@@ -43,8 +43,8 @@ def test_reused_ids_and_future_versions_within_and_across_runs(spark, tmp_path: 
     first = append_raw(spark, topic, BATCHES[0])
     one = run_job(spark, topic, dirs, checkpoint_mode=mode, run_id="one")
     assert one.outcome == "FULL_SUCCESS", one.to_json()
-    assert one.dedup["network_duplicates"] == 0 and one.dedup["reused_message_ids"] == 2
-    assert one.dedup["event_ts_in_future"] == 1 and one.dedup["rows_out"] == 3
+    assert one.dedup.network_duplicates == 0 and one.dedup.reused_message_ids == 2
+    assert one.dedup.event_ts_in_future == 1 and one.dedup.rows_out == 3
     assert_invariants(spark, topic, BATCHES[0], first)
     curated, semantic, errors = _by_key(spark, t.curated), _by_key(spark, t.semantic), _by_key(spark, t.errors)
     assert {k: r["_message_id"] for k, r in curated.items()} == {"k11": "e11", "k12": "e11", "kg": "g0"}
@@ -56,8 +56,8 @@ def test_reused_ids_and_future_versions_within_and_across_runs(spark, tmp_path: 
     second = append_raw(spark, topic, BATCHES[1])
     two = run_job(spark, topic, dirs, checkpoint_mode=mode, run_id="two")
     assert two.outcome == "FULL_SUCCESS", two.to_json()
-    assert two.dedup["already_consumed"] == 1 and two.dedup["network_duplicates"] == 0
-    assert two.dedup["reused_message_ids"] == 2 and two.dedup["rows_out"] == 2
+    assert two.dedup.already_consumed == 1 and two.dedup.network_duplicates == 0
+    assert two.dedup.reused_message_ids == 2 and two.dedup.rows_out == 2
     assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
     curated, semantic = _by_key(spark, t.curated), _by_key(spark, t.semantic)
     assert curated["k13"]["_message_id"] == "e11" and semantic["k11"]["amount"] != 999  # the retry dropped
@@ -95,7 +95,7 @@ def test_a_key_frozen_before_the_rule_is_released(spark, tmp_path: Path, hash_ke
 
     # a reprocess of the history re-judges the stored future version: the latest real one wins
     reprocess = run_job(spark, topic, dirs, run_id="reprocess", reprocess_all=True)
-    assert reprocess.outcome == "FULL_SUCCESS" and reprocess.dedup["event_ts_in_future"] == 2
+    assert reprocess.outcome == "FULL_SUCCESS" and reprocess.dedup.event_ts_in_future == 2
     assert_invariants(spark, topic, frozen + correction, latest)
     curated, semantic = _by_key(spark, t.curated), _by_key(spark, t.semantic)
     assert curated["ki"]["_message_id"] == semantic["ki"]["_message_id"] == "i0"

@@ -62,7 +62,7 @@ def test_no_clear_pii_outside_curated(spark, tmp_path: Path, monkeypatch, caplog
     places = {
         "semantic": json.dumps(table_rows(spark, t.semantic), default=str),
         "errors": json.dumps(table_rows(spark, t.errors), default=str),
-        "drift records": json.dumps([failed.drift, ok.drift]),
+        "drift records": json.dumps([failed.to_dict()["drift"], ok.to_dict()["drift"]]),
         "run reports": failed.to_json() + ok.to_json(),
         "python logs": caplog.text,
         "stdout/stderr": "".join(capfd.readouterr()),
@@ -76,5 +76,5 @@ def test_no_clear_pii_outside_curated(spark, tmp_path: Path, monkeypatch, caplog
     assert EMAIL in curated and CARD in curated
     errors = {r["_idempotency_key"]: r for r in table_rows(spark, t.errors)}
     assert set(errors) >= {"k2", "k3", "k5", "k7"}
-    new_fields = {f["path"]: f["sample"] for f in ok.drift["new_fields"]}
+    new_fields = {f["path"]: f["sample"] for f in ok.to_dict()["drift"]["new_fields"]}
     assert new_fields["contact_card"] == new_fields["backup_email"] == "[pii: not shown]"

@@ -74,7 +74,7 @@ def test_replay_heals_what_the_fixed_suite_accepts(spark, tmp_path: Path, hash_k
 
     _set_statuses(dirs, topic, ["new", "paid", "shipped"])  # the analysts fix the suite
     dry = run_job(spark, topic, dirs, run_id="dry", replay_quarantine=True, dry_run=True)
-    assert (dry.outcome, dry.replay["replayed"], dry.replay["valid_now"], dry.replay["healed"]) == (
+    assert (dry.outcome, dry.replay.replayed, dry.replay.valid_now, dry.replay.healed) == (
         "FULL_SUCCESS",
         4,
         2,
@@ -83,7 +83,7 @@ def test_replay_heals_what_the_fixed_suite_accepts(spark, tmp_path: Path, hash_k
     assert _by_key(spark, t.errors) == errors_before  # a dry run writes nothing
     report = run_job(spark, topic, dirs, run_id="replay", replay_quarantine=True)
     assert report.outcome == "FULL_SUCCESS", report.to_json()
-    assert report.replay == {
+    assert report.to_dict()["replay"] == {
         "quarantined": 6,
         "not_replayable": 1,  # k5: no message_id
         "replayed": 4,  # k1, k2 (its newer version m22), k4, k6
@@ -114,7 +114,7 @@ def test_replay_heals_what_the_fixed_suite_accepts(spark, tmp_path: Path, hash_k
     assert current_snapshot(spark, t.curated) == curated_snapshot
 
     again = run_job(spark, topic, dirs, run_id="replay2", replay_quarantine=True)
-    assert (again.replay["replayed"], again.replay["healed"], again.replay["still_failing"]) == (2, 0, 2)
+    assert (again.replay.replayed, again.replay.healed, again.replay.still_failing) == (2, 0, 2)
     assert _by_key(spark, t.semantic).keys() == semantic.keys()
 
 
@@ -129,4 +129,4 @@ def test_replay_without_a_quarantine_is_no_new_data(spark, tmp_path: Path, hash_
     append_raw(spark, topic, [("m1", "k1", at(0), at(1), order("o1"))])
     report = run_job(spark, topic, dirs, replay_quarantine=True)
     assert report.outcome == "NO_NEW_DATA" and "does not exist" in (report.reason or "")
-    assert report.replay["replayed"] == 0
+    assert report.replay.replayed == 0

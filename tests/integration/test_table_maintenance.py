@@ -74,7 +74,7 @@ def test_compaction_drops_delete_files_keeps_rows_and_checkpoints(spark, tmp_pat
     report = run_job(spark, topic, dirs, run_id="maintain", compact_delete_file_threshold=1)
 
     assert report.outcome == "NO_NEW_DATA"
-    compacted = report.maintenance["compaction"]["result"]
+    compacted = report.maintenance["compaction"].result
     for table in (tables.curated, tables.semantic, tables.errors):
         data, deletes = live_files(spark, table)
         assert deletes == 0, f"{table}: {deletes} delete files left"
@@ -88,7 +88,7 @@ def test_compaction_drops_delete_files_keeps_rows_and_checkpoints(spark, tmp_pat
     consumed += rows
     append_raw(spark, topic, rows)
     after = run_job(spark, topic, dirs, run_id="r4")
-    assert after.outcome == "FULL_SUCCESS" and after.raw["rows_read"] == len(rows)
+    assert after.outcome == "FULL_SUCCESS" and after.raw.rows_read == len(rows)
     curated = {r["_idempotency_key"]: r["_message_id"] for r in table_rows(spark, tables.curated)}
     validated = table_rows(spark, tables.semantic) + table_rows(spark, tables.errors)
     assert len(validated) == len({r["_idempotency_key"] for r in validated}) == 20
@@ -119,7 +119,7 @@ def test_output_expiry_keeps_the_checkpoint_snapshot(spark, tmp_path: Path, hash
     rows = batch(3, range(10))
     append_raw(spark, topic, rows)
     report = run_job(spark, topic, dirs, run_id="r3")
-    assert report.outcome == "FULL_SUCCESS" and report.raw["rows_read"] == len(rows), "checkpoint lost: reprocessed"
+    assert report.outcome == "FULL_SUCCESS" and report.raw.rows_read == len(rows), "checkpoint lost: reprocessed"
 
 
 def test_a_maintenance_failure_does_not_change_the_outcome(
@@ -133,8 +133,8 @@ def test_a_maintenance_failure_does_not_change_the_outcome(
         spark, topic, dirs, compact_delete_file_threshold=1, expire_outputs_after_hours=1, expire_raw_after_hours=1
     )
     assert report.outcome == "FULL_SUCCESS"
-    assert "injected fault at during_compaction" in report.maintenance["compaction"]["error"]
-    assert "result" in report.maintenance["output_expiry"], "one failed step does not stop the others"
-    raw = report.maintenance["raw_expiry"]["result"][f"raw_db.{topic}"]
+    assert "injected fault at during_compaction" in (report.maintenance["compaction"].error or "")
+    assert report.maintenance["output_expiry"].error is None, "one failed step does not stop the others"
+    raw = report.maintenance["raw_expiry"].result[f"raw_db.{topic}"]
     assert raw["kept_snapshot"] is not None and raw["older_than"] is not None
     assert any("compaction FAILED" in line for line in report.summary_lines())

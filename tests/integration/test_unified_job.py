@@ -137,9 +137,9 @@ def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path:
         consumed += batch
         report = run_job(spark, topic, dirs, run_id=f"run{index}")
         assert report.outcome == "FULL_SUCCESS", report.to_json()
-        assert report.raw["from_snapshot_exclusive"] == previous and report.raw["to_snapshot_inclusive"] == snapshot
-        assert report.raw["rows_read"] == len(batch)
-        assert report.dedup["already_consumed"] == ALREADY_CONSUMED[index], report.to_json()
+        assert report.raw.from_snapshot_exclusive == previous and report.raw.to_snapshot_inclusive == snapshot
+        assert report.raw.rows_read == len(batch)
+        assert report.dedup.already_consumed == ALREADY_CONSUMED[index], report.to_json()
         assert_invariants(spark, topic, consumed, snapshot)
         if index == 2:
             _assert_k11_is_its_first_arrival(spark, topic)
@@ -150,7 +150,7 @@ def test_batches_keep_every_invariant_and_reruns_change_nothing(spark, tmp_path:
             spark, topic, dirs, run_id=f"rerun{index}", from_snapshot_exclusive=previous, reprocess_all=previous is None
         )
         assert rerun.outcome == "FULL_SUCCESS"
-        assert rerun.dedup["already_consumed"] == ALREADY_CONSUMED[index], rerun.to_json()
+        assert rerun.dedup.already_consumed == ALREADY_CONSUMED[index], rerun.to_json()
         after = {t: table_rows(spark, t) for t in before}
         assert after == before, f"re-running batch {index} changed the tables"
         assert_invariants(spark, topic, consumed, snapshot)
@@ -220,7 +220,7 @@ def test_tiered_semantic_failure_keeps_curated_moving_then_catches_up(spark, tmp
     monkeypatch.setenv("PII_HASH_KEY", "now-configured-key-123456")
     report = run_job(spark, topic, dirs)
     assert report.outcome == "FULL_SUCCESS"
-    assert report.raw["from_snapshot_exclusive"] is None  # semantic never ran: read from the start
+    assert report.raw.from_snapshot_exclusive is None  # semantic never ran: read from the start
     assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
 
 
@@ -263,7 +263,7 @@ def test_unified_mode_is_one_checkpoint_moved_once_in_the_last_commit(spark, tmp
     assert checkpoints(spark, topic) == (first, first)
     assert (failed.curated.checkpoint_after, failed.semantic.checkpoint_after) == (first, first)
     retry = run_job(spark, topic, dirs, checkpoint_mode="unified", run_id="retry")
-    assert retry.outcome == "FULL_SUCCESS" and retry.raw["from_snapshot_exclusive"] == first
+    assert retry.outcome == "FULL_SUCCESS" and retry.raw.from_snapshot_exclusive == first
     assert retry.semantic.status == retry.curated.status == "written"
     assert checkpoints(spark, topic) == (second, second)
     assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
@@ -271,7 +271,7 @@ def test_unified_mode_is_one_checkpoint_moved_once_in_the_last_commit(spark, tmp
     # switching to tiered: both layers continue from the unified checkpoint
     third = append_raw(spark, topic, BATCHES[2])
     tiered = run_job(spark, topic, dirs, checkpoint_mode="tiered", run_id="tiered")
-    assert tiered.outcome == "FULL_SUCCESS" and tiered.raw["from_snapshot_exclusive"] == second
+    assert tiered.outcome == "FULL_SUCCESS" and tiered.raw.from_snapshot_exclusive == second
     assert checkpoints(spark, topic) == (third, third)
 
 
@@ -327,9 +327,9 @@ def test_max_rows_per_run_takes_a_backlog_in_slices_without_loss(spark, tmp_path
     # Airflow pins an incremental run's end to raw's current snapshot: the cap still holds
     first = run_job(spark, topic, dirs, "slice-1", max_rows_per_run=cap, to_snapshot_inclusive=snapshots[-1])
     assert first.outcome == "FULL_SUCCESS"
-    assert first.raw["to_snapshot_inclusive"] == snapshots[0]
-    assert first.raw["rows_read"] == len(BATCHES[0])
-    assert first.raw["backlog_rows"] == sum(len(b) for b in BATCHES[1:])
+    assert first.raw.to_snapshot_inclusive == snapshots[0]
+    assert first.raw.rows_read == len(BATCHES[0])
+    assert first.raw.backlog_rows == sum(len(b) for b in BATCHES[1:])
     assert checkpoints(spark, topic) == (snapshots[0], snapshots[0])
 
     runs = 1
@@ -338,11 +338,11 @@ def test_max_rows_per_run_takes_a_backlog_in_slices_without_loss(spark, tmp_path
         assert runs <= len(BATCHES), "the backlog did not shrink"
         pinned = run_job(spark, topic, dirs, f"slice-{runs}", max_rows_per_run=cap, to_snapshot_inclusive=snapshots[-1])
         assert pinned.outcome == "FULL_SUCCESS"
-        assert pinned.raw["rows_read"] <= cap
-    assert run_job(spark, topic, dirs, "after", max_rows_per_run=cap).raw["backlog_rows"] == 0
+        assert pinned.raw.rows_read <= cap
+    assert run_job(spark, topic, dirs, "after", max_rows_per_run=cap).raw.backlog_rows == 0
     assert_invariants(spark, topic, [row for batch in BATCHES for row in batch], snapshots[-1])
     # an explicit range (manual reprocess, backfill) is taken whole
     whole = run_job(
         spark, topic, dirs, "reprocess", max_rows_per_run=cap, reprocess_all=True, no_checkpoint=True, dry_run=True
     )
-    assert whole.raw["rows_read"] == sum(len(b) for b in BATCHES)
+    assert whole.raw.rows_read == sum(len(b) for b in BATCHES)

@@ -41,7 +41,7 @@ def test_a_wide_payload_adds_a_bounded_number_of_columns_and_loses_nothing(spark
     new_columns = [c for c in columns if c == "inventory" or c.startswith("x_")]
     assert len(new_columns) == 200 and "inventory" in new_columns and OVERFLOW in columns  # the run's budget
     assert len(columns) < 230  # lineage, the contract's paths, the budget and _overflow
-    drift = report.drift
+    drift = report.to_dict()["drift"]
     assert drift["folded_objects"] == [{"path": "inventory", "keys": 3000, "reason": "data_like_keys"}]
     assert drift["overflow"]["fields"] == 300 + 250 - 199
     assert len(drift["new_fields"]) == 200
