@@ -26,10 +26,10 @@ AIRFLOW_ENV := PATH=$(abspath $(BIN)):$$PATH AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) AI
 	AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="sqlite:///$(AIRFLOW_HOME_DIR)/airflow.db?timeout=60" \
 	LAKEHOUSE_PROJECT_DIR=$(CURDIR)
 
-.PHONY: setup java demo demo-job demo-reset test test-fast lint typecheck emr-package emr-venv clean \
+.PHONY: setup java chromium demo demo-job demo-reset test test-fast lint typecheck emr-package emr-venv clean \
 	airflow-dags airflow-test airflow-e2e airflow-dag-test airflow-standalone airflow-backfill bench-dag-parse
 
-setup: java $(STAMP)
+setup: java chromium $(STAMP)
 
 java:
 	@if ! command -v java >/dev/null 2>&1; then \
@@ -37,6 +37,15 @@ java:
 	  if command -v apt-get >/dev/null 2>&1; then \
 	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; \
 	  else echo "Please install Java 17 (e.g. brew install openjdk@17) and re-run"; exit 1; fi; \
+	fi
+
+# tests/integration/test_data_docs.py opens the GX Data Docs pages in headless Chromium.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "Chromium not found: installing it (the Data Docs browser test needs it)"; \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; \
+	  else echo "Please install Chromium as 'chromium' on PATH (e.g. brew install --cask chromium) for the Data Docs browser test"; fi; \
 	fi
 
 $(STAMP): requirements.txt requirements-dev.txt spark_jobs/requirements.txt constraints.txt
