@@ -17,12 +17,17 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW_HOME = REPO / "airflow_home"
 AIRFLOW_DB = AIRFLOW_HOME / "airflow.db"
 # the job's own summary lines (spark_jobs/report/run_report.py), relayed by the task log
-SUMMARY_PREFIXES = ("topic ", "raw snapshots", "dedup:", "drift:", "curated:", "semantic:", "error:", "outcome:")
+SUMMARY_PREFIXES = (
+    *("topic ", "raw snapshots", "dedup:", "drift:", "curated:", "semantic:", "error:", "outcome:"),
+    *("semantic lag:", "validation page", "first_seen:", "reappeared:", "type_changed:", "missing:"),
+    *("type_mismatch:", "stopped:", "back_to_normal:"),
+)
 
 
 def airflow_env() -> dict[str, str]:
@@ -58,7 +63,35 @@ def xcom(dag_id: str, logical_date: str, task_id: str, key: str) -> object:
     return json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
-def run_topic(topic: str, batches: int, rows: int) -> str | None:
+def closing_summary(results: dict[str, tuple[str | None, dict[str, Any]]]) -> list[str]:
+    """The few lines a user wants after the runs: outcome, drift news, lag, where to look."""
+    from spark_jobs.history.query import drift_sql, runs_sql
+    from spark_jobs.tables import DRIFT_TABLE, RUNS_TABLE
+
+    lines = ["", "== what happened"]
+    for topic, (outcome, counts) in results.items():
+        lag = counts.get("semantic_lag_snapshots") or 0
+        lines.append(
+            f"{topic}: {outcome}, {counts.get('rows_read', 0)} raw rows read; "
+            f"drift: {counts.get('drift_changes', 0)} changes this run, "
+            f"{len(counts.get('drift_alerts') or [])} alerted"
+            + (f"; semantic lag: {lag} raw snapshots ({counts.get('semantic_lag_rows')} rows)" if lag else "")
+        )
+        lines += [f"   new: {text}" for text in counts.get("drift_alerts") or []]
+        if counts.get("data_docs_url"):
+            lines.append(f"   validation page: {counts['data_docs_url']}")
+    topic = next(iter(results))
+    lines += [
+        f"run history: {RUNS_TABLE}, drift history: {DRIFT_TABLE} (warehouse lakehouse/warehouse); read them with",
+        f"   .venv/bin/python -m spark_jobs.history.query --runs {topic}",
+        f"   .venv/bin/python -m spark_jobs.history.query --drift {topic}",
+        f"which run (Spark SQL): {runs_sql(topic)}",
+        f"                       {drift_sql(topic)}",
+    ]
+    return lines
+
+
+def run_topic(topic: str, batches: int, rows: int) -> tuple[str | None, dict[str, Any]]:
     from demo.generate_raw import main as generate
 
     generate(["--topic", topic, "--batches", str(batches), "--rows-per-batch", str(rows), "--seed", "7"])
@@ -84,7 +117,7 @@ def run_topic(topic: str, batches: int, rows: int) -> str | None:
         print(f"   XCom publish_outcome.counts  = {json.dumps(counts, sort_keys=True)}")
     if result.returncode != 0 and outcome is None:
         print(f"   the DAG run failed (exit {result.returncode}); see {log}", file=sys.stderr)
-    return outcome if isinstance(outcome, str) else None
+    return (outcome if isinstance(outcome, str) else None), (counts if isinstance(counts, dict) else {})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +133,10 @@ def main(argv: list[str] | None = None) -> int:
         print(migrated.stdout[-2000:] + migrated.stderr[-4000:], file=sys.stderr)
         return 1
     started = time.perf_counter()
-    outcomes = {topic: run_topic(topic, args.batches, args.rows_per_batch) for topic in topics}
+    results = {topic: run_topic(topic, args.batches, args.rows_per_batch) for topic in topics}
+    outcomes = {topic: outcome for topic, (outcome, _) in results.items()}
+    for line in closing_summary(results):
+        print(line)
     print(
         f"\ndemo finished in {time.perf_counter() - started:.0f}s: "
         + ", ".join(f"{t} {o}" for t, o in outcomes.items())

@@ -73,6 +73,13 @@ class TopicTables:
         return f"semantic_db.{quote(self.topic + '_errors')}"
 
 
+OPS_NAMESPACE = "ops_db"
+RUNS_TABLE = f"{OPS_NAMESPACE}.unified_job_runs"
+"""One row per run of any topic of the warehouse (``history/runs_table.py``)."""
+DRIFT_TABLE = f"{OPS_NAMESPACE}.schema_drift"
+"""One row per topic and drifting field path (``history/drift_table.py``)."""
+
+
 def sql_string(value: str) -> str:
     """A Spark SQL string literal for ``value`` (quotes and backslashes escaped)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

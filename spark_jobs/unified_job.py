@@ -18,6 +18,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import datetime
 
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
@@ -31,6 +32,7 @@ from spark_jobs.curated.layer import write_curated
 from spark_jobs.drift.detect import DriftReport, detect_drift
 from spark_jobs.exceptions import LayerWriteError, RawTableError, StageError, UnifiedJobError
 from spark_jobs.faults import maybe_fail
+from spark_jobs.history.record import append_run_history, record_stages
 from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer
 from spark_jobs.maintenance.after_run import maintain_tables
 from spark_jobs.parse.batch import build_batch
@@ -61,6 +63,7 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
     """Process the topic's new raw snapshots. A layer failure is an outcome; a failure
     before any write is ``FAILED_BEFORE_WRITE`` with its reason; neither raises."""
     timings = Timings()
+    started_at = datetime.now()
     config = load_topic_config(spark, args)
     stages = StageResults()
     try:
@@ -73,7 +76,9 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
     except UnifiedJobError as exc:  # the run stopped before writing (nothing is half done)
         stages.failure = exc
         log.error("topic %s: %s", args.topic, exc)
-    return RunReport.build(args.topic, args.run_id, config.mode(args), stages, timings.seconds)
+    record_stages(spark, args, stages, timings)
+    report = RunReport.build(args, config.mode(args), stages, timings.seconds, started_at, datetime.now())
+    return append_run_history(spark, args, report)
 
 
 def _run(spark: SparkSession, args: JobArgs, config: TopicConfig, stages: StageResults, timings: Timings) -> None:
@@ -146,10 +151,8 @@ def _read_dedup_parse(ctx: RunContext, stages: StageResults, cache: CachedFrames
 def _detect_drift(ctx: RunContext, batch: Batch) -> DriftReport:
     with ctx.timings.timed("drift"):
         contract = ctx.config.contract or TopicContract(ctx.topic, (), "(no contract)")
-        drift = detect_drift(batch.parsed, batch.bounded.structure, contract, batch.bounded)
-        if drift.has_drift:
-            log.warning("topic %s: schema drift %s", ctx.topic, drift.to_json())
-        return drift
+        # Logged with what changed against the drift history (history/record.py).
+        return detect_drift(batch.parsed, batch.bounded.structure, contract, batch.bounded)
 
 
 def _write_layers(ctx: RunContext, batch: Batch, checkpoints: Checkpoints, cache: CachedFrames) -> list[LayerResult]:

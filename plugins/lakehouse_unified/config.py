@@ -138,6 +138,11 @@ class AlertConfig:
     on_failure: bool = True
     on_curated_only: bool = True
     on_no_schema: bool = True
+    on_drift: bool = True
+    """Alert once when a field first appears or changes type (the job's drift changes)."""
+    semantic_lag_hours: int | None = 24
+    """Alert once per episode when semantic's checkpoint has not moved for this long while
+    curated's did (tiered mode); None: never."""
 
 
 @dataclass(frozen=True)
@@ -284,7 +289,17 @@ def parse_topic_config(text: str, source: str) -> TopicConfig:
         alerts=_alerts(
             r.section(
                 "alerts",
-                {"target", "conn_id", "sns_topic_arn", "email_to", "on_failure", "on_curated_only", "on_no_schema"},
+                {
+                    "target",
+                    "conn_id",
+                    "sns_topic_arn",
+                    "email_to",
+                    "on_failure",
+                    "on_curated_only",
+                    "on_no_schema",
+                    "on_drift",
+                    "semantic_lag_hours",
+                },
             )
         ),
         maintenance=_maintenance(
@@ -539,6 +554,10 @@ def _alerts(r: _Reader) -> AlertConfig:
         on_failure=r.boolean("on_failure", True),
         on_curated_only=r.boolean("on_curated_only", True),
         on_no_schema=r.boolean("on_no_schema", True),
+        on_drift=r.boolean("on_drift", True),
+        semantic_lag_hours=r.integer("semantic_lag_hours", 24, 1, 24 * 365)
+        if r.doc.get("semantic_lag_hours", 24) is not None
+        else None,
     )
     if target == "sns" and (config.sns_topic_arn is None or not _SNS_TOPIC_ARN.match(config.sns_topic_arn)):
         r.fail("sns_topic_arn", "must be an SNS topic ARN when target is 'sns'", config.sns_topic_arn)

@@ -43,12 +43,23 @@ def run_report_uri(config: TopicConfig, run_id: str) -> str:
     return f"{config.resolve(config.storage.run_reports_dir)}/{config.topic}/{safe}.json"
 
 
-def build_job_arguments(config: TopicConfig, plan: RunPlan, *, job_run_id: str, run_report: str) -> list[str]:
+def data_docs_site_uri(config: TopicConfig) -> str:
+    """The warehouse's GX Data Docs site: next to the run reports (a folder, or S3 on EMR)."""
+    return f"{config.resolve(config.storage.run_reports_dir)}/data_docs"
+
+
+def build_job_arguments(
+    config: TopicConfig, plan: RunPlan, *, job_run_id: str, run_report: str, airflow_run_id: str | None = None
+) -> list[str]:
     """The job's arguments for this run, identical for ``local`` and ``emr_serverless``."""
-    return job_args_for(config, plan, job_run_id=job_run_id, run_report=run_report).to_argv()
+    return job_args_for(
+        config, plan, job_run_id=job_run_id, run_report=run_report, airflow_run_id=airflow_run_id
+    ).to_argv()
 
 
-def job_args_for(config: TopicConfig, plan: RunPlan, *, job_run_id: str, run_report: str) -> JobArgs:
+def job_args_for(
+    config: TopicConfig, plan: RunPlan, *, job_run_id: str, run_report: str, airflow_run_id: str | None = None
+) -> JobArgs:
     """The job's own argument type for this run (``spark_jobs.config.job_args``: one definition)."""
     storage, maintenance = config.storage, config.maintenance
     replay = plan.replay_quarantine  # the job takes no range then: it re-reads the quarantined versions
@@ -59,7 +70,9 @@ def job_args_for(config: TopicConfig, plan: RunPlan, *, job_run_id: str, run_rep
         warehouse=config.resolve(storage.warehouse),
         catalog_type=storage.catalog_type,
         run_id=job_run_id,
+        airflow_run_id=airflow_run_id,
         run_report=run_report,
+        data_docs_site=data_docs_site_uri(config),
         checkpoint_mode=config.checkpoint_mode,
         max_rows_per_run=config.max_rows_per_run,
         compact_delete_file_threshold=maintenance.delete_file_threshold,

@@ -73,6 +73,8 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
     drift = _mapping(report.get("drift"))
     curated = _mapping(report.get("curated"))
     semantic = _mapping(report.get("semantic"))
+    lag = _mapping(report.get("semantic_lag"))
+    changes = [_mapping(c) for c in drift.get("changes") or []]
     return {
         "rows_read": raw.get("rows_read", 0),
         "backlog_rows": raw.get("backlog_rows", 0),
@@ -96,6 +98,12 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
         "curated_checkpoint_after": _id_text(curated.get("checkpoint_after")),
         "semantic_checkpoint_after": _id_text(semantic.get("checkpoint_after")),
         "maintenance_errors": _maintenance_errors(report),
+        "semantic_lag_snapshots": lag.get("snapshots", 0),
+        "semantic_lag_rows": lag.get("rows", 0),
+        "semantic_lag_hours": lag.get("hours", 0.0),
+        "drift_changes": len(changes),
+        "drift_alerts": [str(c.get("text")) for c in changes if c.get("alerts")],
+        "data_docs_url": report.get("data_docs"),
         **{f"replay_{name}": value for name, value in _mapping(report.get("replay")).items()},
     }
 
@@ -123,14 +131,38 @@ def decide_outcome(report: Mapping[str, Any]) -> OutcomeDecision:
             f"topic {topic}: CURATED_ONLY: curated is up to date but the semantic layer was not written "
             f"and will be retried next run; reason: {reason or 'not given'}"
         )
+        if counts["semantic_lag_snapshots"]:
+            message += f"; {lag_text(counts)}"
     elif outcome == "NO_NEW_DATA":
         message = f"topic {topic}: NO_NEW_DATA: no raw snapshot after the checkpoints"
     else:
         message = f"topic {topic}: {outcome}: {reason or 'no reason in the report (see the job log)'}"
+    if counts["data_docs_url"]:
+        message += f"; validation page: {counts['data_docs_url']}"
     if counts["maintenance_errors"]:
         failed = "; ".join(f"{step}: {error}" for step, error in counts["maintenance_errors"].items())
         message += f"; table maintenance failed (data committed, retried next run): {failed}"
     return OutcomeDecision(outcome=outcome, action=_ACTIONS[outcome], message=message, counts=counts)
+
+
+def lag_text(counts: Mapping[str, Any]) -> str:
+    """How far semantic is behind curated, in words."""
+    hours = counts.get("semantic_lag_hours")
+    since = "it never advanced" if hours is None else f"it last advanced {float(hours):.1f} h ago"
+    return (
+        f"semantic is {counts['semantic_lag_snapshots']} raw snapshots ({counts['semantic_lag_rows']} rows) "
+        f"behind curated; {since}"
+    )
+
+
+def lag_alert(counts: Mapping[str, Any], threshold_hours: int | None) -> str | None:
+    """The lag alert's text when semantic has been behind for ``threshold_hours`` or more."""
+    hours = counts.get("semantic_lag_hours")
+    if threshold_hours is None or not counts.get("semantic_lag_snapshots") or hours is None:
+        return None
+    if float(hours) < threshold_hours:
+        return None
+    return f"{lag_text(counts)} (alert threshold {threshold_hours} h)"
 
 
 def no_new_data_decision(topic: str, why: str, plan: Mapping[str, Any] | None) -> OutcomeDecision:

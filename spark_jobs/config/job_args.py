@@ -28,7 +28,11 @@ class JobArgs:
     warehouse: str = DEFAULT_WAREHOUSE
     catalog_type: CatalogType = "hadoop"
     run_id: str = ""
+    airflow_run_id: str | None = None
+    """The Airflow DAG run that started the job (recorded in the run history)."""
     run_report: str | None = None
+    data_docs_site: str | None = None
+    """Where the GX Data Docs site is (a folder or ``s3://``); None: no page."""
     checkpoint_mode: Literal["tiered", "unified"] | None = None
     from_snapshot_exclusive: int | None = None
     reprocess_all: bool = False
@@ -61,7 +65,9 @@ class JobArgs:
         ]
         options: list[tuple[str, object, object]] = [
             ("--run-id", self.run_id, ""),
+            ("--airflow-run-id", self.airflow_run_id, None),
             ("--run-report", self.run_report, None),
+            ("--data-docs-site", self.data_docs_site, None),
             ("--checkpoint-mode", self.checkpoint_mode, None),
             ("--max-rows-per-run", self.max_rows_per_run, None),
             ("--compact-delete-file-threshold", self.compact_delete_file_threshold, None),
@@ -124,7 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warehouse", default=DEFAULT_WAREHOUSE)
     p.add_argument("--catalog-type", choices=("hadoop", "glue"), default="hadoop")
     p.add_argument("--run-id", default="")
+    p.add_argument("--airflow-run-id", help="the Airflow DAG run id (recorded in ops_db.unified_job_runs)")
     p.add_argument("--run-report")
+    p.add_argument(
+        "--data-docs-site",
+        help="GX Data Docs site (folder or s3://bucket/prefix) to publish the run's validation result to",
+    )
     p.add_argument("--checkpoint-mode", choices=("tiered", "unified"))
     p.add_argument(
         "--from-snapshot-exclusive",
@@ -180,7 +191,9 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         warehouse=ns.warehouse,
         catalog_type=ns.catalog_type,
         run_id=ns.run_id or f"manual__{uuid.uuid4().hex[:12]}",
+        airflow_run_id=ns.airflow_run_id,
         run_report=ns.run_report,
+        data_docs_site=ns.data_docs_site,
         checkpoint_mode=ns.checkpoint_mode,
         from_snapshot_exclusive=None if from_snapshot in (None, FULL_HISTORY) else int(from_snapshot),
         reprocess_all=from_snapshot == FULL_HISTORY,

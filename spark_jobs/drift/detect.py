@@ -27,6 +27,8 @@ class NewField:
     path: str
     rows: int
     sample: str | None
+    json_type: str = "string"
+    """The type Spark's JSON inference gave its values in this increment (``long``, ``string``, ...)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class MissingField:
     field: str
     path: str
     rows: int
+    pii: bool = False
+    """The contract classifies the field as PII."""
+    expected: str | None = None
+    """The contract's type."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,8 @@ class TypeMismatch:
     expected: str
     rows: int
     sample: str | None
+    path: str = ""
+    pii: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,16 @@ def _overflow(bounded: BoundedStructure | None) -> Overflow:
     return Overflow(len(paths), sample)
 
 
+def json_type_at(structure: T.StructType, path: Path) -> str:
+    """The inferred type at ``path`` (a folded object or an overflow key: ``string``)."""
+    data_type: T.DataType = structure
+    for name in path:
+        if not isinstance(data_type, T.StructType) or name not in data_type.names:
+            return "string"
+        data_type = data_type[name].dataType
+    return data_type.simpleString()
+
+
 def detect_drift(
     parsed: DataFrame, structure: T.StructType, contract: TopicContract, bounded: BoundedStructure | None = None
 ) -> DriftReport:
@@ -147,15 +165,17 @@ def detect_drift(
         rows=int(row["rows"]),
         malformed_rows=int(row["malformed"] or 0),
         new_fields=[
-            NewField(".".join(p), int(row[f"n{i}"]), row[f"ns{i}"]) for i, p in enumerate(new_paths) if row[f"n{i}"]
+            NewField(".".join(p), int(row[f"n{i}"]), row[f"ns{i}"], json_type_at(structure, p))
+            for i, p in enumerate(new_paths)
+            if row[f"n{i}"]
         ],
         missing_fields=[
-            MissingField(s.name, s.dotted_path, int(row[f"m{i}"]))
+            MissingField(s.name, s.dotted_path, int(row[f"m{i}"]), s.pii != "none", s.type)
             for i, s in enumerate(contract.fields)
             if row[f"m{i}"]
         ],
         type_mismatches=[
-            TypeMismatch(s.name, s.type, int(row[f"t{i}"]), row[f"ts{i}"])
+            TypeMismatch(s.name, s.type, int(row[f"t{i}"]), row[f"ts{i}"], s.dotted_path, s.pii != "none")
             for i, s in enumerate(contract.fields)
             if row[f"t{i}"]
         ],

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any
 
+from spark_jobs.config.job_args import JobArgs
+from spark_jobs.drift.changes import DriftChange
 from spark_jobs.drift.detect import DriftReport
 from spark_jobs.exceptions import UnifiedJobError
 from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer, Outcome
 from spark_jobs.run.context import DedupCounts
+from spark_jobs.run.lag import SemanticLag
 from spark_jobs.run.outcome import LayerResult, decide_outcome, failure_of, retryable
 
 
@@ -65,11 +69,15 @@ class StageResults:
     raw: RawRead | None = None
     dedup: DedupCounts | None = None
     drift: DriftReport | None = None
+    drift_changes: list[DriftChange] = field(default_factory=list)
+    """What changed against the drift history (``drift/changes.py``)."""
     layer_order: tuple[Layer, Layer] = ("curated", "semantic")
     layers: list[LayerResult] = field(default_factory=list)
     checkpoints_after: Checkpoints | None = None
     """The checkpoints the tables hold after the layers ran, whatever happened."""
     replay: ReplayCounts | None = None
+    lag: SemanticLag | None = None
+    data_docs_url: str | None = None
     maintenance: dict[str, MaintenanceStep] = field(default_factory=dict)
     ended: tuple[Outcome, str | None] | None = None
     """An outcome decided by a stage: nothing new to read, or a quarantine replay's."""
@@ -115,6 +123,9 @@ class RunReport:
     run_id: str
     checkpoint_mode: str
     outcome: Outcome
+    started_at: datetime
+    finished_at: datetime
+    airflow_run_id: str | None = None
     reason: str | None = None
     retryable: bool = True
     """False when a configuration error failed the run: a retry would fail the same way."""
@@ -122,10 +133,14 @@ class RunReport:
     """Empty when the run stopped before planning."""
     dedup: DedupCounts | None = None
     drift: DriftReport | None = None
+    drift_changes: list[DriftChange] = field(default_factory=list)
     curated: LayerReport = field(default_factory=LayerReport)
     semantic: LayerReport = field(default_factory=LayerReport)
     replay: ReplayCounts | None = None
     """Only on a quarantine replay."""
+    lag: SemanticLag | None = None
+    data_docs_url: str | None = None
+    """The run's validation page in the GX Data Docs site."""
     maintenance: dict[str, MaintenanceStep] = field(default_factory=dict)
     """Per step (compaction, output_expiry, raw_expiry)."""
     durations_s: dict[str, float] = field(default_factory=dict)
@@ -134,24 +149,36 @@ class RunReport:
 
     @classmethod
     def build(
-        cls, topic: str, run_id: str, mode: str, stages: StageResults, durations_s: dict[str, float]
+        cls,
+        args: JobArgs,
+        mode: str,
+        stages: StageResults,
+        durations_s: dict[str, float],
+        started_at: datetime,
+        finished_at: datetime,
     ) -> RunReport:
         """The report, made once from what the stages returned."""
         outcome, reason, may_retry = stages.verdict()
         semantic = next((r for r in stages.layers if r.layer == "semantic"), None)
         return cls(
-            topic=topic,
-            run_id=run_id,
+            topic=args.topic,
+            run_id=args.run_id,
+            airflow_run_id=args.airflow_run_id,
             checkpoint_mode=mode,
             outcome=outcome,
+            started_at=started_at,
+            finished_at=finished_at,
             reason=reason,
             retryable=may_retry,
             raw=stages.raw or RawRead(None, None),
             dedup=stages.dedup,
             drift=stages.drift,
+            drift_changes=list(stages.drift_changes),
             curated=LayerReport.build("curated", stages),
             semantic=LayerReport.build("semantic", stages),
             replay=stages.replay,
+            lag=stages.lag,
+            data_docs_url=stages.data_docs_url,
             maintenance=dict(stages.maintenance),
             durations_s=dict(durations_s),
             validation_result=semantic.validation_result if semantic is not None else None,
@@ -167,18 +194,28 @@ class RunReport:
         for name, layer in (("curated", self.curated), ("semantic", self.semantic)):
             doc = asdict(layer)
             layers[name] = {**doc, **doc.pop("details")}
+        changes = [{**asdict(c), "alerts": c.alerts, "text": c.describe()} for c in self.drift_changes]
+        lag: dict[str, Any] = {}
+        if self.lag is not None:
+            advanced = self.lag.semantic_advanced_at
+            lag = {**asdict(self.lag), "semantic_advanced_at": advanced.isoformat() if advanced else None}
         return {
             "topic": self.topic,
             "run_id": self.run_id,
+            "airflow_run_id": self.airflow_run_id,
             "checkpoint_mode": self.checkpoint_mode,
             "outcome": self.outcome,
             "reason": self.reason,
             "retryable": self.retryable,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
             "raw": asdict(self.raw),
             "dedup": asdict(self.dedup) if self.dedup else {},
-            "drift": self.drift.to_dict() if self.drift else {},
+            "drift": {**self.drift.to_dict(), "changes": changes} if self.drift else {},
             **layers,
             "replay": asdict(self.replay) if self.replay else {},
+            "semantic_lag": lag,
+            "data_docs": self.data_docs_url,
             "maintenance": {step: result.to_dict() for step, result in self.maintenance.items()},
             "durations_s": self.durations_s,
         }
@@ -199,11 +236,8 @@ class RunReport:
                 f"superseded versions {d.superseded_versions}, missing keys {d.missing_keys} -> {d.rows_out} rows"
             )
         if (drift := self.drift) is not None:
-            lines.append(
-                f"  drift: {len(drift.new_fields)} new fields, {len(drift.missing_fields)} fields missing in "
-                f"some rows, {len(drift.type_mismatches)} fields with type mismatches, "
-                f"{drift.malformed_rows} malformed payloads"
-            )
+            lines.append(f"  drift: {drift_totals(drift)}")
+            lines.extend(f"    {c.change}: {c.describe()}" for c in self.drift_changes)
         new_columns = self.curated.details.get("new_columns")
         lines.append(
             f"  curated: {self.curated.status}, {self.curated.rows} rows"
@@ -226,6 +260,13 @@ class RunReport:
                 f"{r.healed} healed to semantic, {r.still_failing} still failing; not replayed: "
                 f"{r.not_replayable} envelope errors, {r.not_in_raw} no longer in raw"
             )
+        if self.lag is not None and self.lag.snapshots:
+            hours = "never advanced" if self.lag.hours is None else f"last advanced {self.lag.hours:.1f} h ago"
+            lines.append(
+                f"  semantic lag: {self.lag.snapshots} raw snapshots, {self.lag.rows} rows behind curated ({hours})"
+            )
+        if self.data_docs_url:
+            lines.append(f"  validation page (GX Data Docs): {self.data_docs_url}")
         if self.maintenance:
             lines.append("  maintenance: " + ", ".join(_maintenance_summary(k, v) for k, v in self.maintenance.items()))
         if self.curated.error or self.semantic.error:
@@ -236,6 +277,15 @@ class RunReport:
             + f"  in {self.durations_s.get('total', 0):.1f}s"
         )
         return lines
+
+
+def drift_totals(drift: DriftReport) -> str:
+    """What drifts in this increment, in numbers (the changes say what is new about it)."""
+    return (
+        f"{len(drift.new_fields)} fields not in the contract, {len(drift.missing_fields)} contract fields "
+        f"missing in some rows, {len(drift.type_mismatches)} with values of another type, "
+        f"{drift.malformed_rows} malformed payloads"
+    )
 
 
 def _maintenance_summary(step: str, outcome: MaintenanceStep) -> str:

@@ -18,6 +18,7 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from conftest import DAGS, PLUGINS, REPO
@@ -231,6 +232,17 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     assert set(report["maintenance"]) == {"compaction", "output_expiry"}, report["maintenance"]
     assert all("result" in step for step in report["maintenance"].values()), report["maintenance"]
     assert counts["maintenance_errors"] == {}
+    # the run's GX validation page (the site next to the run reports) and its row in the run
+    # history, read with pyiceberg as docs/JOB_INTERFACE.md shows
+    assert report["data_docs"] and counts["data_docs_url"] == report["data_docs"]
+    page = Path(unquote(urlparse(report["data_docs"]).path))
+    assert page.is_file() and (stack.root / "reports" / "data_docs") in page.parents
+    runs = [r for r in stack.table_rows("ops_db", "unified_job_runs") if r["run_id"] == report["run_id"]]
+    assert len(runs) == 1 and runs[0]["outcome"] == "FULL_SUCCESS" and runs[0]["rows_read"] == 21
+    assert runs[0]["airflow_run_id"] == report["airflow_run_id"] and str(runs[0]["airflow_run_id"]).startswith(
+        "manual__"
+    )
+    assert runs[0]["data_docs_url"] == report["data_docs"] and len(runs[0]["expectations"]) == 2
 
     # the tables hold what the raw batch says: 20 orders, each once; statuses all valid
     curated = stack.table_rows("curated_db", "orders")

@@ -21,9 +21,8 @@ from spark_jobs.config.job_args import JobArgumentError, parse_args
 
 def test_incremental_arguments(tmp_path: Path) -> None:
     config = topic_config(local_topic_yaml(), tmp_path)
-    args = build_job_arguments(
-        config, RunPlan(kind="incremental", to_snapshot_inclusive=42), job_run_id="r", run_report="/rep.json"
-    )
+    plan = RunPlan(kind="incremental", to_snapshot_inclusive=42)
+    args = build_job_arguments(config, plan, job_run_id="r", run_report="/rep.json", airflow_run_id="manual__1")
     root = str(config.project_dir())
     assert args == [
         "--topic", "orders",
@@ -32,7 +31,9 @@ def test_incremental_arguments(tmp_path: Path) -> None:
         "--warehouse", f"{root}/lakehouse/warehouse",
         "--catalog-type", "hadoop",
         "--run-id", "r",
+        "--airflow-run-id", "manual__1",
         "--run-report", "/rep.json",
+        "--data-docs-site", f"{root}/reports/data_docs",
         "--compact-delete-file-threshold", "4",
         "--expire-outputs-after-hours", "168",
         "--to-snapshot-inclusive", "42",
@@ -46,7 +47,7 @@ def test_reprocess_backfill_and_flags(tmp_path: Path) -> None:
         dry_run=True,
     )  # fmt: skip
     args = build_job_arguments(config, plan, job_run_id="r", run_report="x")
-    tail = args[args.index("x") + 1 :]
+    tail = args[args.index("x") + 3 :]  # after the run report: the Data Docs site
     assert tail == [
         "--checkpoint-mode", "unified",
         "--compact-delete-file-threshold", "4",

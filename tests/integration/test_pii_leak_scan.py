@@ -1,8 +1,9 @@
 """Seed known PII, run the pipeline through success, failure and quarantine paths,
 then scan every place a person could read: semantic, errors, drift records, run
-reports and captured logs (Python logging and the process's own stdout/stderr,
-which carries Spark's JVM output). Curated is the data scientists' raw-fidelity layer
-and holds payload values in clear by design (see docs/RELIABILITY.md)."""
+reports, the run and drift history tables, the GX Data Docs site and captured logs
+(Python logging and the process's own stdout/stderr, which carries Spark's JVM output).
+Curated is the data scientists' raw-fidelity layer and holds payload values in clear by
+design (see docs/RELIABILITY.md)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from spark_jobs.faults import ENV
-from spark_jobs.tables import TopicTables
+from spark_jobs.tables import DRIFT_TABLE, RUNS_TABLE, TopicTables, sql_string
 
 from .jobkit import append_raw, at, run_job, table_rows, topic_config
 
@@ -52,11 +53,18 @@ def test_no_clear_pii_outside_curated(spark, tmp_path: Path, monkeypatch, caplog
     dirs = topic_config(tmp_path, topic)
     append_raw(spark, topic, ROWS)
     monkeypatch.setenv(ENV, "before_semantic_write")  # a failure path first
-    failed = run_job(spark, topic, dirs)
+    site = tmp_path / "data_docs"
+    failed = run_job(spark, topic, dirs, data_docs_site=str(site))
     assert failed.outcome == "CURATED_ONLY"
     monkeypatch.delenv(ENV)
-    ok = run_job(spark, topic, dirs)
-    assert ok.outcome == "FULL_SUCCESS"
+    ok = run_job(spark, topic, dirs, data_docs_site=str(site))
+    assert ok.outcome == "FULL_SUCCESS" and ok.data_docs_url
+    site_files = [p for p in site.rglob("*") if p.is_file()]
+    history = {
+        table: [r.asDict() for r in spark.sql(f"SELECT * FROM {table} WHERE topic = {sql_string(topic)}").collect()]
+        for table in (RUNS_TABLE, DRIFT_TABLE)
+    }
+    assert len(history[RUNS_TABLE]) == 2 and {r["path"] for r in history[DRIFT_TABLE]} >= {"backup_email"}
 
     t = TopicTables(topic)
     places = {
@@ -64,6 +72,9 @@ def test_no_clear_pii_outside_curated(spark, tmp_path: Path, monkeypatch, caplog
         "errors": json.dumps(table_rows(spark, t.errors), default=str),
         "drift records": json.dumps([failed.to_dict()["drift"], ok.to_dict()["drift"]]),
         "run reports": failed.to_json() + ok.to_json(),
+        "run history": json.dumps(history[RUNS_TABLE], default=str),
+        "drift history": json.dumps(history[DRIFT_TABLE], default=str),
+        "data docs site": "".join(p.read_text(errors="replace") for p in site_files),
         "python logs": caplog.text,
         "stdout/stderr": "".join(capfd.readouterr()),
     }
@@ -78,3 +89,5 @@ def test_no_clear_pii_outside_curated(spark, tmp_path: Path, monkeypatch, caplog
     assert set(errors) >= {"k2", "k3", "k5", "k7"}
     new_fields = {f["path"]: f["sample"] for f in ok.to_dict()["drift"]["new_fields"]}
     assert new_fields["contact_card"] == new_fields["backup_email"] == "[pii: not shown]"
+    # the site shows the failing values GX lists, masked: the page was rendered from them
+    assert any(p.suffix == ".html" for p in site_files) and "[pii: not shown]" in places["data docs site"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from lakehouse_unified.outcomes import decide_outcome as airflow_decision
 from lakehouse_unified.outcomes import parse_report, report_counts
 
+from spark_jobs.config.job_args import JobArgs
 from spark_jobs.exceptions import ContractError, LayerWriteError, RawTableError, StageError
 from spark_jobs.interface import Checkpoints
 from spark_jobs.report.run_report import MaintenanceStep, RawRead, ReplayCounts, RunReport, StageResults
@@ -12,26 +15,33 @@ from spark_jobs.run.context import DedupCounts
 from spark_jobs.run.outcome import LayerResult
 
 BEFORE = Checkpoints(curated=10, semantic=10)
+STARTED = datetime(2026, 12, 4, 9, 0)
 JSON_SECTIONS = [
     "topic",
     "run_id",
+    "airflow_run_id",
     "checkpoint_mode",
     "outcome",
     "reason",
     "retryable",
+    "started_at",
+    "finished_at",
     "raw",
     "dedup",
     "drift",
     "curated",
     "semantic",
     "replay",
+    "semantic_lag",
+    "data_docs",
     "maintenance",
     "durations_s",
 ]
 
 
 def _report(stages: StageResults, mode: str = "tiered") -> RunReport:
-    return RunReport.build("orders", "run-1", mode, stages, {"total": 1.5})
+    args = JobArgs(topic="orders", run_id="run-1", airflow_run_id="manual__2026-12-04")
+    return RunReport.build(args, mode, stages, {"total": 1.5}, STARTED, STARTED + timedelta(seconds=2))
 
 
 def test_a_failure_before_any_write_keeps_the_plan_and_names_its_reason() -> None:

@@ -34,5 +34,5 @@ def job_request(config: TopicConfig, context: Any, plan_task_id: str) -> JobRequ
         plan=plan,
         job_run_name=name,
         run_report=report,
-        arguments=build_job_arguments(config, plan, job_run_id=name, run_report=report),
+        arguments=build_job_arguments(config, plan, job_run_id=name, run_report=report, airflow_run_id=run_id),
     )

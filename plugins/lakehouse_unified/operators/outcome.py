@@ -10,6 +10,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException, Airfl
 
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.exceptions import RunReportError
+from lakehouse_unified.hooks.alert_memory import AlertMemoryHook
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import run_report_uri
 from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
@@ -21,10 +22,13 @@ from lakehouse_unified.outcomes import (
     SCHEMA_PROBLEM_KEY,
     OutcomeDecision,
     decide_outcome,
+    lag_alert,
     no_new_data_decision,
     parse_report,
     without_schema,
 )
+
+SEMANTIC_LAG_ALERT = "semantic_lag"
 
 
 class PublishOutcomeOperator(BaseOperator):
@@ -102,7 +106,25 @@ class PublishOutcomeOperator(BaseOperator):
                 f"topic {topic!r}: {self.run_task_id} did not succeed although {uri} says "
                 f"{decision.outcome}; see the log of {self.run_task_id}"
             )
+        self._alert_drift_and_lag(decision)
         return self._publish(ti, decision)
+
+    def _alert_drift_and_lag(self, decision: OutcomeDecision) -> None:
+        """Drift: the job reports a change once (its drift history), so each is alerted once.
+        Lag: once per episode, remembered like no_schema's."""
+        topic, alerts, counts = self.topic_config.topic, self.topic_config.alerts, decision.counts
+        if alerts.on_drift and counts.get("drift_alerts"):
+            lines = [f"topic {topic}: schema drift in raw snapshots up to {counts.get('to_snapshot_inclusive')}:"]
+            lines += [f"- {text}" for text in counts["drift_alerts"]]
+            if counts.get("data_docs_url"):
+                lines.append(f"validation page: {counts['data_docs_url']}")
+            self.notifier.send(f"topic {topic}: schema drift", "\n".join(lines))
+        text = lag_alert(counts, alerts.semantic_lag_hours)
+        # One episode = semantic stuck at one checkpoint: once it moves, a new lag alerts again.
+        stuck_at = str(counts.get("semantic_checkpoint_after"))
+        if text is not None and AlertMemoryHook(SEMANTIC_LAG_ALERT, topic).first_time(stuck_at):
+            page = f"; last validation page: {counts['data_docs_url']}" if counts.get("data_docs_url") else ""
+            self.notifier.send(f"topic {topic}: semantic lag", f"topic {topic}: {text}{page}")
 
     def _publish(self, ti: Any, decision: OutcomeDecision) -> str:
         topic = self.topic_config.topic

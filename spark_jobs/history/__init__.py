@@ -1,0 +1,1 @@
+"""The lakehouse's own record of the runs: run history and drift history as Iceberg tables."""
