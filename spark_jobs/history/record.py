@@ -49,15 +49,13 @@ def record_stages(spark: SparkSession, args: JobArgs, stages: StageResults, timi
 
 def append_run_history(spark: SparkSession, args: JobArgs, report: RunReport) -> RunReport:
     """Append the run's row; the report, with the failure under ``maintenance`` if it failed."""
-    started = time.perf_counter()
-    try:
+
+    def append() -> None:
         maybe_fail("during_run_history")
         append_run(spark, report, dry_run=args.dry_run)
-        return report
-    except Exception as exc:  # reported, never raised: the run's data is committed
-        log.warning("topic %s: the run history row was not written: %s", args.topic, exc, exc_info=True)
-        step = MaintenanceStep(round(time.perf_counter() - started, 3), error=f"{type(exc).__name__}: {exc}")
-        return replace(report, maintenance={**report.maintenance, "run_history": step})
+
+    failure = _attempt(args.topic, "run_history", append)
+    return report if failure is None else replace(report, maintenance={**report.maintenance, "run_history": failure})
 
 
 def _drift(spark: SparkSession, args: JobArgs, stages: StageResults, now: datetime) -> None:
@@ -85,11 +83,18 @@ def _lag(spark: SparkSession, args: JobArgs, stages: StageResults, now: datetime
 
 
 def _step(stages: StageResults, timings: Timings, name: str, step: Callable[[], None], topic: str) -> None:
+    with timings.timed(f"history.{name}"):
+        failure = _attempt(topic, name, step)
+    if failure is not None:
+        stages.maintenance[name] = failure
+
+
+def _attempt(topic: str, name: str, step: Callable[[], None]) -> MaintenanceStep | None:
+    """Run ``step``; its failure, logged and timed, instead of raising (never an outcome)."""
     started = time.perf_counter()
     try:
-        with timings.timed(f"history.{name}"):
-            step()
-    except Exception as exc:  # reported, never raised
+        step()
+        return None
+    except Exception as exc:  # reported, never raised: the run's data is committed
         log.warning("topic %s: %s failed: %s", topic, name, exc, exc_info=True)
-        error = f"{type(exc).__name__}: {exc}"
-        stages.maintenance[name] = MaintenanceStep(round(time.perf_counter() - started, 3), error=error)
+        return MaintenanceStep(round(time.perf_counter() - started, 3), error=f"{type(exc).__name__}: {exc}")

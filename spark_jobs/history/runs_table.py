@@ -10,10 +10,12 @@ expectation and run when that is the question.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from pyspark.sql import SparkSession
 
+from spark_jobs.run.context import DedupCounts
 from spark_jobs.tables import OPS_NAMESPACE, RUNS_TABLE
 
 if TYPE_CHECKING:
@@ -38,15 +40,6 @@ SCHEMA = """
         element_count: bigint, unexpected_count: bigint, unexpected_percent: double>>,
     data_docs_url string, durations_s map<string, double>
 """
-_DEDUP = (
-    "network_duplicates",
-    "already_consumed",
-    "superseded_versions",
-    "missing_keys",
-    "event_ts_in_future",
-    "reused_message_ids",
-    "rows_out",
-)
 
 
 def run_row(report: RunReport, *, dry_run: bool) -> dict[str, Any]:
@@ -81,7 +74,7 @@ def run_row(report: RunReport, *, dry_run: bool) -> dict[str, Any]:
         "to_snapshot_inclusive": report.raw.to_snapshot_inclusive,
         "rows_read": report.raw.rows_read,
         "backlog_rows": report.raw.backlog_rows,
-        **{name: getattr(report.dedup, name) if report.dedup else None for name in _DEDUP},
+        **{f.name: getattr(report.dedup, f.name) if report.dedup else None for f in fields(DedupCounts)},
         "curated_status": report.curated.status,
         "curated_rows": report.curated.rows,
         "semantic_status": report.semantic.status,

@@ -87,6 +87,11 @@ def table_rows(spark: SparkSession, table: str, ignore: tuple[str, ...] = ("_run
 
 def checkpoints(spark: SparkSession, topic: str) -> tuple[int | None, int | None]:
     t = TopicTables(topic)
+    # Another process may have committed (a submitted or killed job): Iceberg's catalog cache
+    # in this session (30 s after the last access) would return the tables as last loaded.
+    for table in (t.raw, t.curated, t.semantic):
+        if spark.catalog.tableExists(table.replace("`", "")):
+            spark.sql(f"REFRESH TABLE {table}")
     checkpoints = read_checkpoints(spark, t, [s.snapshot_id for s in current_ancestry(spark, t.raw)])
     return checkpoints.curated, checkpoints.semantic
 
