@@ -4,6 +4,8 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UDF_JAR := spark_jobs/jvm/lakehouse-unified-udfs.jar
+UDF_SOURCES := $(shell find spark_jobs/jvm/src -name '*.java')
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ICEBERG_JAR_PACKAGE := snowpark-connect-deps-iceberg==1.0.2
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
@@ -29,15 +31,25 @@ AIRFLOW_ENV := PATH=$(abspath $(BIN)):$$PATH AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) AI
 .PHONY: setup java chromium demo demo-job demo-reset test test-fast lint typecheck emr-package emr-venv clean \
 	airflow-dags airflow-test airflow-e2e airflow-dag-test airflow-standalone airflow-backfill bench-dag-parse
 
-setup: java chromium $(STAMP)
+setup: java chromium $(STAMP) $(UDF_JAR)
 
+# The JDK, not only the runtime: `make setup` compiles the job's Java functions (spark_jobs/jvm).
 java:
-	@if ! command -v java >/dev/null 2>&1; then \
-	  echo "Java not found: installing OpenJDK 17 (Spark 3.5 needs Java 8/11/17)"; \
+	@if ! command -v javac >/dev/null 2>&1; then \
+	  echo "javac not found: installing OpenJDK 17 (Spark 3.5 needs Java 8/11/17; the job's JVM functions are compiled)"; \
 	  if command -v apt-get >/dev/null 2>&1; then \
-	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jre-headless; \
-	  else echo "Please install Java 17 (e.g. brew install openjdk@17) and re-run"; exit 1; fi; \
+	    $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq openjdk-17-jdk-headless; \
+	  else echo "Please install a JDK 17 (e.g. brew install openjdk@17) and re-run"; exit 1; fi; \
 	fi
+
+# The job's Java functions, compiled against the jars pyspark ships (Spark's API, Jackson),
+# for Java 8 and later (EMR's runtimes); shipped with the EMR package.
+$(UDF_JAR): $(UDF_SOURCES) $(STAMP)
+	rm -rf build/jvm-classes && mkdir -p build/jvm-classes
+	javac -nowarn --release 8 -d build/jvm-classes \
+	  -cp "$$($(BIN)/python -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars", "*"))')" \
+	  $(UDF_SOURCES)
+	jar cf $@ -C build/jvm-classes .
 
 # tests/integration/test_data_docs.py opens the GX Data Docs pages in headless Chromium.
 chromium:
@@ -125,7 +137,7 @@ bench-dag-parse: setup
 emr-package: setup
 	rm -rf build/emr && mkdir -p build/emr
 	$(BIN)/python -m spark_jobs.emr_package build/emr
-	@echo "Upload build/emr/{entrypoint.py,spark_jobs.zip} to the topic's code_uri and build"
+	@echo "Upload build/emr/{entrypoint.py,spark_jobs.zip,lakehouse-unified-udfs.jar} to the topic's code_uri and build"
 	@echo "pyspark_deps.tar.gz with 'make emr-venv' (Amazon Linux, see docs/AIRFLOW.md)"
 
 emr-venv:  ## pyspark_deps.tar.gz built on Amazon Linux 2023 (needs Docker)

@@ -1,10 +1,11 @@
-"""The EMR Serverless code artifacts (``make emr-package``): ``entrypoint.py`` and ``spark_jobs.zip``.
+"""The EMR Serverless code artifacts (``make emr-package``): ``entrypoint.py``, ``spark_jobs.zip``, the UDF jar.
 
     python -m spark_jobs.emr_package build/emr
 
-EMR runs ``spark-submit --py-files spark_jobs.zip entrypoint.py <job args>``; the zip
-holds the ``spark_jobs`` package (its folder at the zip's root), the entry point sits
-next to it. ``tests/integration/test_emr_package_on_cluster.py`` submits exactly these
+EMR runs ``spark-submit --py-files spark_jobs.zip --conf spark.jars=<iceberg>,<udf jar>
+entrypoint.py <job args>``; the zip holds the ``spark_jobs`` package (its folder at the
+zip's root, without the Java sources and the jar), the entry point and the jar sit next
+to it. ``tests/integration/test_emr_package_on_cluster.py`` submits exactly these
 files to a standalone Spark cluster. Standard library only.
 
 Not named ``packaging``: ``spark-submit spark_jobs/entrypoint.py`` puts ``spark_jobs/`` first
@@ -19,18 +20,24 @@ import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
+from spark_jobs.jvm import JAR_NAME, udf_jar
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 ZIP_NAME = "spark_jobs.zip"
 ENTRYPOINT_NAME = "entrypoint.py"
 
 
 def package_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
-    """Files of the package to ship, sorted; compiled caches are left out."""
-    return sorted(p for p in package_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    """Python files of the package to ship, sorted; compiled caches and the JVM build inputs/outputs are left out."""
+    return sorted(
+        p
+        for p in package_dir.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix not in {".java", ".jar", ".class"}
+    )
 
 
-def build_emr_package(out_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> tuple[Path, Path]:
-    """Write ``entrypoint.py`` and ``spark_jobs.zip`` into ``out_dir``; return their paths."""
+def build_emr_package(out_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> tuple[Path, Path, Path]:
+    """Write ``entrypoint.py``, ``spark_jobs.zip`` and the UDF jar into ``out_dir``; return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     archive = out / ZIP_NAME
@@ -39,7 +46,9 @@ def build_emr_package(out_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> t
             zf.write(path, path.relative_to(package_dir.parent).as_posix())
     entrypoint = out / ENTRYPOINT_NAME
     shutil.copyfile(package_dir / ENTRYPOINT_NAME, entrypoint)
-    return entrypoint, archive
+    jar = out / JAR_NAME
+    shutil.copyfile(udf_jar(), jar)
+    return entrypoint, archive, jar
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -47,8 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(args) != 1:
         print("usage: python -m spark_jobs.emr_package OUT_DIR", file=sys.stderr)
         return 2
-    entrypoint, archive = build_emr_package(args[0])
-    print(f"wrote {entrypoint} and {archive}")
+    entrypoint, archive, jar = build_emr_package(args[0])
+    print(f"wrote {entrypoint}, {archive} and {jar}")
     return 0
 
 

@@ -82,7 +82,7 @@ class LayerWriteError(UnifiedJobError):
         self.table = table
         self.cause = cause
         super().__init__(
-            f"topic {topic!r}: writing the {layer} layer ({table}) failed: {type(cause).__name__}: {_first_line(cause)}"
+            f"topic {topic!r}: writing the {layer} layer ({table}) failed: {type(cause).__name__}: {first_line(cause)}"
         )
 
 
@@ -94,11 +94,11 @@ class StageError(UnifiedJobError):
         self.stage = stage
         self.cause = cause
         super().__init__(
-            f"topic {topic!r}: the {stage} stage failed before any write: {type(cause).__name__}: {_first_line(cause)}"
+            f"topic {topic!r}: the {stage} stage failed before any write: {type(cause).__name__}: {first_line(cause)}"
         )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """The message a person needs: for a Java error, the Java exception's own line
     (py4j's is only "An error occurred while calling o44.sql")."""
     java = getattr(exc, "java_exception", None)

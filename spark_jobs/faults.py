@@ -4,7 +4,15 @@ Points: before_curated_commit, after_curated_commit, during_validation,
 before_semantic_write, between_errors_and_semantic_merge, after_commits_before_report; in the
 table maintenance after the commits: during_compaction, during_output_expiry, during_raw_expiry.
 
-Two more test-only hooks, inert unless their variables are set:
+``UNIFIED_JOB_FAIL_AT=stop_spark_context`` stops the SparkContext after the parsed
+increment is cached (as a driver out of memory or a fatal error in the scheduler
+would), so a test sees the run end with its report all the same.
+
+More test-only hooks, inert unless their variables are set:
+
+- a poison event: ``UNIFIED_JOB_POISON_MARKER=<text>`` makes parsing fail (a Spark task
+  error) on every payload that contains the text, as a payload Spark cannot parse
+  would (``tests/integration/test_poison_events.py``);
 
 - a barrier: ``UNIFIED_JOB_BARRIER_AT=<point>`` makes each run that reaches ``point``
   create ``<pid>.arrived`` in ``UNIFIED_JOB_BARRIER_DIR`` and wait until
@@ -25,13 +33,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
+    from pyspark.sql import Column, DataFrame
 
 ENV = "UNIFIED_JOB_FAIL_AT"
 BARRIER_ENV = "UNIFIED_JOB_BARRIER_AT"
 BARRIER_DIR_ENV = "UNIFIED_JOB_BARRIER_DIR"
 BARRIER_PARTIES_ENV = "UNIFIED_JOB_BARRIER_PARTIES"
 BARRIER_TIMEOUT_SECONDS = 300.0
+POISON_MARKER_ENV = "UNIFIED_JOB_POISON_MARKER"
 BLOCK_IN_MERGE_ENV = "UNIFIED_JOB_BLOCK_IN_MERGE"
 BLOCK_MARKER_ENV = "UNIFIED_JOB_BLOCK_MARKER"
 BLOCK_MAX_SECONDS = 600.0
@@ -48,6 +57,22 @@ def maybe_fail(point: str) -> None:
     wanted = os.environ.get(ENV)
     if wanted == point:
         raise InjectedFault(f"injected fault at {point}")
+
+
+def maybe_stop_context(spark: object, point: str) -> None:
+    """Stop the SparkContext at ``point`` if ``UNIFIED_JOB_FAIL_AT=stop_spark_context`` (module doc)."""
+    if os.environ.get(ENV) == "stop_spark_context" and point == "after_parse":
+        spark.sparkContext.stop()  # type: ignore[attr-defined]
+
+
+def poisoned(payload: Column, parsed: Column) -> Column:
+    """``parsed``, or a task error where the payload holds ``UNIFIED_JOB_POISON_MARKER`` (module doc)."""
+    marker = os.environ.get(POISON_MARKER_ENV)
+    if not marker:
+        return parsed
+    from pyspark.sql import functions as F
+
+    return F.when(payload.contains(marker), F.raise_error(F.lit(f"injected poison event ({marker})"))).otherwise(parsed)
 
 
 def maybe_wait_at_barrier(point: str) -> None:

@@ -30,11 +30,11 @@ def spark_submit_command(
     job_args: Sequence[str], master: str = "local[2]", extra_conf: dict[str, str] | None = None
 ) -> tuple[list[str], dict[str, str]]:
     """``(argv, env)`` to run the unified job with ``job_args`` through spark-submit."""
-    from spark_jobs.session import iceberg_runtime_jar, local_conf
+    from spark_jobs.session import local_conf, local_jars
 
     home = spark_home()
     conf = {**local_conf(), **(extra_conf or {})}
-    argv = [str(Path(home) / "bin" / "spark-submit"), "--master", master, "--jars", iceberg_runtime_jar()]
+    argv = [str(Path(home) / "bin" / "spark-submit"), "--master", master, "--jars", ",".join(local_jars())]
     for key, value in conf.items():
         argv += ["--conf", f"{key}={value}"]
     argv += [str(ENTRYPOINT), *job_args]

@@ -39,6 +39,13 @@ def iceberg_runtime_jar() -> str:
     return str(jar)
 
 
+def local_jars() -> list[str]:
+    """The jars a local session needs: Iceberg's runtime and the job's JVM functions."""
+    from spark_jobs.jvm import udf_jar
+
+    return [iceberg_runtime_jar(), udf_jar()]
+
+
 JOB_SQL_CONF = {
     # The job caches the parsed increment and the typed rows once each and reads them
     # several times. Building Spark's in-memory column batches with compression took
@@ -88,7 +95,7 @@ def build_session(
     if "PYSPARK_GATEWAY_PORT" not in os.environ:  # not under spark-submit
         builder = (
             builder.master(os.environ.get("SPARK_MASTER", "local[2]"))
-            .config("spark.jars", iceberg_runtime_jar())
+            .config("spark.jars", ",".join(local_jars()))
             .config("spark.sql.warehouse.dir", str(Path(warehouse).parent / "spark-sql-warehouse"))
         )
         for key, value in local_conf().items():

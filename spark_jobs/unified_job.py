@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs.commit.checkpoints import read_checkpoints
@@ -31,7 +31,7 @@ from spark_jobs.config.topic_config import TopicConfig, load_topic_config
 from spark_jobs.curated.layer import write_curated
 from spark_jobs.drift.detect import DriftReport, detect_drift
 from spark_jobs.exceptions import LayerWriteError, RawTableError, StageError, UnifiedJobError
-from spark_jobs.faults import maybe_fail
+from spark_jobs.faults import maybe_fail, maybe_stop_context
 from spark_jobs.history.record import append_run_history, record_stages
 from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer
 from spark_jobs.maintenance.after_run import maintain_tables
@@ -45,8 +45,9 @@ from spark_jobs.read.incremental_read import (
     read_increment,
 )
 from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
-from spark_jobs.report.run_report import RawRead, RunReport, StageResults
+from spark_jobs.report.run_report import MaintenanceStep, RawRead, RunReport, StageResults
 from spark_jobs.run.context import Batch, CachedFrames, RunContext, Timings
+from spark_jobs.run.isolate_poison import PoisonEvents, context_alive, explained, isolate_poison
 from spark_jobs.run.outcome import LayerResult, layer_order
 from spark_jobs.semantic.layer import write_semantic
 from spark_jobs.semantic.replay import replay_quarantine
@@ -61,12 +62,15 @@ WRITERS: dict[Layer, Writer] = {"curated": write_curated, "semantic": write_sema
 
 def run(spark: SparkSession, args: JobArgs) -> RunReport:
     """Process the topic's new raw snapshots. A layer failure is an outcome; a failure
-    before any write is ``FAILED_BEFORE_WRITE`` with its reason; neither raises."""
+    before any write is ``FAILED_BEFORE_WRITE`` with its reason; neither raises, nor
+    does anything else: a dead SparkContext, a lost JVM or a bug still end in a report
+    that names the real exception (the clean-up after it never masks it)."""
     timings = Timings()
     started_at = datetime.now()
-    config = load_topic_config(spark, args)
     stages = StageResults()
+    config = TopicConfig(None, None, "not loaded")
     try:
+        config = load_topic_config(spark, args)
         with timings.timed("total"):
             _run(spark, args, config, stages, timings)
             outcome, _, _ = stages.verdict()
@@ -76,8 +80,15 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
     except UnifiedJobError as exc:  # the run stopped before writing (nothing is half done)
         stages.failure = exc
         log.error("topic %s: %s", args.topic, exc)
-    record_stages(spark, args, stages, timings)
+    except Exception as exc:  # anything else, where no stage caught it: reported, retryable
+        log.exception("topic %s: the run failed", args.topic)
+        stages.failure = StageError(args.topic, "run", explained(spark, exc))
+    if context_alive(spark):
+        record_stages(spark, args, stages, timings)
     report = RunReport.build(args, config.mode(args), stages, timings.seconds, started_at, datetime.now())
+    if not context_alive(spark):
+        stopped = MaintenanceStep(0.0, error="not written: the SparkContext stopped")
+        return replace(report, maintenance={**report.maintenance, "run_history": stopped})
     return append_run_history(spark, args, report)
 
 
@@ -100,15 +111,7 @@ def _run(spark: SparkSession, args: JobArgs, config: TopicConfig, stages: StageR
     )
     ctx = RunContext(spark, args, tables, config, config.mode(args), snapshot_range, timings)
     with CachedFrames() as cache:
-        stage = "read"
-        try:
-            batch = _read_dedup_parse(ctx, stages, cache)
-            stage = "drift"
-            stages.drift = _detect_drift(ctx, batch)
-        except UnifiedJobError:
-            raise
-        except Exception as exc:  # Spark failed before any write: a retry may succeed
-            raise StageError(args.topic, stage, exc) from exc
+        batch = _shared_stages(ctx, stages, cache)
         stages.layer_order = layer_order(ctx.unified)
         stages.layers = _write_layers(ctx, batch, stages.checkpoints, cache)
     # The report states the checkpoints the tables actually hold, whatever happened.
@@ -132,7 +135,42 @@ def _plan(
     return checkpoints, start, snapshot_range
 
 
-def _read_dedup_parse(ctx: RunContext, stages: StageResults, cache: CachedFrames) -> Batch:
+def _shared_stages(ctx: RunContext, stages: StageResults, cache: CachedFrames) -> Batch:
+    """Read, dedup + parse, drift: once for both layers. If they fail on the data, the
+    poison events are found, quarantined and the rest goes on (``run/isolate_poison.py``)."""
+    stage = ["read"]
+    try:
+        raw, consumed = _read(ctx, stages)
+        stage[0] = "parse"
+        return _dedup_parse_drift(ctx, stages, cache, raw, consumed, stage)
+    except UnifiedJobError:
+        raise
+    except Exception as exc:  # Spark failed before any write
+        if stage[0] == "read" or not context_alive(ctx.spark):  # not the data's doing: a retry may succeed
+            raise StageError(ctx.topic, stage[0], explained(ctx.spark, exc)) from exc
+        failure = exc
+    cache.release()  # what the failed attempt persisted
+
+    def probe(subset: DataFrame) -> None:
+        with CachedFrames() as scratch:  # its own timings: the run's steps are the run's
+            _dedup_parse_drift(replace(ctx, timings=Timings()), StageResults(), scratch, subset, consumed, ["probe"])
+
+    with ctx.timings.timed("poison_search"):
+        poison = isolate_poison(ctx.spark, raw, probe, failure)
+    if poison is None:
+        raise StageError(ctx.topic, stage[0], explained(ctx.spark, failure)) from failure
+    stages.poison = poison
+    stage[0] = "parse"
+    try:
+        return _dedup_parse_drift(ctx, stages, cache, raw, consumed, stage, poison)
+    except UnifiedJobError:
+        raise
+    except Exception as exc:  # failed again without the poison events: not (only) the data
+        raise StageError(ctx.topic, stage[0], explained(ctx.spark, exc)) from exc
+
+
+def _read(ctx: RunContext, stages: StageResults) -> tuple[DataFrame, DataFrame | None]:
+    """The increment (not persisted) and the message ids earlier runs consumed."""
     with ctx.timings.timed("read"):
         # Not persisted: the stats read one column, the structure and the labels read
         # raw once each (and its ids once more for the look-back semi join). Caching raw
@@ -143,8 +181,24 @@ def _read_dedup_parse(ctx: RunContext, stages: StageResults, cache: CachedFrames
             stages.raw = replace(stages.raw, rows_read=int(stats["rows"]))
     lookback = ctx.config.message_id_lookback_days
     consumed = consumed_message_ids(ctx.spark, ctx.tables.raw, ctx.snapshot_range, stats["earliest"], lookback, raw)
-    batch = build_batch(ctx, raw, consumed, cache)
+    return raw, consumed
+
+
+def _dedup_parse_drift(
+    ctx: RunContext,
+    stages: StageResults,
+    cache: CachedFrames,
+    raw: DataFrame,
+    consumed: DataFrame | None,
+    stage: list[str],
+    poison: PoisonEvents | None = None,
+) -> Batch:
+    stage[0] = "parse"
+    batch = build_batch(ctx, raw, consumed, cache, poison)
     stages.dedup = batch.counts
+    maybe_stop_context(ctx.spark, "after_parse")
+    stage[0] = "drift"
+    stages.drift = _detect_drift(ctx, batch)
     return batch
 
 

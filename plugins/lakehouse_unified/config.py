@@ -23,6 +23,7 @@ import yaml
 
 from lakehouse_unified.exceptions import TopicConfigError
 from spark_jobs.interface import TOPIC_NAME
+from spark_jobs.jvm import JAR_NAME
 
 Runtime = Literal["local", "emr_serverless"]
 CatalogType = Literal["hadoop", "glue"]
@@ -105,6 +106,11 @@ class EmrServerlessConfig:
     @property
     def py_files(self) -> str:
         return f"{self.code_uri}/spark_jobs.zip"
+
+    @property
+    def udf_jar(self) -> str:
+        """The job's JVM functions, shipped by ``make emr-package`` next to the zip."""
+        return f"{self.code_uri}/{JAR_NAME}"
 
     @property
     def venv_archive(self) -> str:
@@ -515,7 +521,11 @@ def _emr(root: _Reader, runtime: str) -> EmrServerlessConfig | None:
         r.fail("execution_role_arn", "must be an IAM role ARN (arn:aws:iam::<12-digit account>:role/<name>)", role)
     code_uri = r.required_str("code_uri").rstrip("/")
     if not code_uri.startswith("s3://"):
-        r.fail("code_uri", "must be an s3:// folder (entrypoint.py, spark_jobs.zip, pyspark_deps.tar.gz)", code_uri)
+        r.fail(
+            "code_uri",
+            f"must be an s3:// folder (entrypoint.py, spark_jobs.zip, {JAR_NAME}, pyspark_deps.tar.gz)",
+            code_uri,
+        )
     log_uri = r.optional_str("log_uri")
     if log_uri is not None and not log_uri.startswith("s3://"):
         r.fail("log_uri", "must be an s3:// folder", log_uri)

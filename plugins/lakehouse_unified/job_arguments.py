@@ -92,7 +92,7 @@ def spark_submit_parameters(config: TopicConfig, emr: EmrServerlessConfig) -> st
     """``sparkSubmitParameters``: job code, packed venv, Iceberg jar and catalog confs."""
     venv_python = "./environment/bin/python"
     conf: dict[str, str] = {
-        "spark.jars": emr.iceberg_jar,
+        "spark.jars": f"{emr.iceberg_jar},{emr.udf_jar}",
         "spark.archives": f"{emr.venv_archive}#environment",
         "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON": venv_python,
         "spark.emr-serverless.driverEnv.PYSPARK_PYTHON": venv_python,

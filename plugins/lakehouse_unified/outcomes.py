@@ -75,10 +75,14 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
     semantic = _mapping(report.get("semantic"))
     lag = _mapping(report.get("semantic_lag"))
     changes = [_mapping(c) for c in drift.get("changes") or []]
+    poison = _mapping(raw.get("poison_events"))
     return {
         "rows_read": raw.get("rows_read", 0),
         "backlog_rows": raw.get("backlog_rows", 0),
         "rows_out": dedup.get("rows_out", 0),
+        "poison_events": poison.get("rows", 0),
+        "poison_message_ids": list(poison.get("message_ids") or []),
+        "poison_reason": poison.get("reason"),
         "network_duplicates": dedup.get("network_duplicates", 0),
         "superseded_versions": dedup.get("superseded_versions", 0),
         "reused_message_ids": dedup.get("reused_message_ids", 0),
@@ -126,6 +130,8 @@ def decide_outcome(report: Mapping[str, Any]) -> OutcomeDecision:
             f"topic {topic}: FULL_SUCCESS: {counts['rows_read']} raw rows read, {counts['curated_rows']} curated, "
             f"{counts['semantic_rows_valid']} semantic valid, {counts['semantic_rows_errors']} to errors"
         )
+        if counts["poison_events"]:
+            message += f"; {poison_text(topic, counts)}"
     elif outcome == "CURATED_ONLY":
         message = (
             f"topic {topic}: CURATED_ONLY: curated is up to date but the semantic layer was not written "
@@ -143,6 +149,15 @@ def decide_outcome(report: Mapping[str, Any]) -> OutcomeDecision:
         failed = "; ".join(f"{step}: {error}" for step, error in counts["maintenance_errors"].items())
         message += f"; table maintenance failed (data committed, retried next run): {failed}"
     return OutcomeDecision(outcome=outcome, action=_ACTIONS[outcome], message=message, counts=counts)
+
+
+def poison_text(topic: str, counts: Mapping[str, Any]) -> str:
+    """The events a run quarantined because the job could not process them, in words."""
+    ids = ", ".join(str(i) for i in counts.get("poison_message_ids") or [])
+    return (
+        f"{counts['poison_events']} events of topic {topic} could not be processed and were quarantined in the "
+        f"errors table (payload:parse_failed; message ids: {ids or 'none'}): {counts.get('poison_reason')}"
+    )
 
 
 def lag_text(counts: Mapping[str, Any]) -> str:

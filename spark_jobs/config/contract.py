@@ -111,6 +111,14 @@ def parse_contract(text: str, source: str) -> TopicContract:
     fields = tuple(_parse_field(item, index, source) for index, item in enumerate(raw_fields))
     _reject_duplicates([f.name for f in fields], source, "name")
     _reject_duplicates([f.dotted_path for f in fields], source, "path")
+    for f in fields:
+        if len(f.path) > curated.max_depth:
+            raise ContractError(
+                source,
+                f"path {f.dotted_path!r} has {len(f.path)} levels, deeper than curated.max_depth "
+                f"({curated.max_depth}): values that deep are kept as JSON text; raise curated.max_depth",
+                field=f.name,
+            )
     return TopicContract(
         topic=topic,
         fields=fields,

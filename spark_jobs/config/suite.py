@@ -18,9 +18,11 @@ expectation and why, raised before the job reads or writes anything.
 
 from __future__ import annotations
 
+import difflib
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
@@ -184,8 +186,13 @@ def _columns_named(kwargs: dict[str, Any]) -> list[str]:
 
 def _instantiate(type_: str, kwargs: dict[str, Any], where: str, source: str, column: str | None) -> Expectation:
     registry = _gx_registry()
-    if type_ not in registry._registered_expectations:
-        raise SuiteError(source, f"{where}: not an expectation type Great Expectations knows", field=column)
+    known = registry._registered_expectations
+    if type_ not in known:
+        raise SuiteError(
+            source,
+            f"{where}: not an expectation type Great Expectations knows{_did_you_mean(type_, known)}",
+            field=column,
+        )
     try:
         expectation = registry.get_expectation_impl(type_)(**kwargs)
     except Exception as exc:  # pydantic's ValidationError, or GX's own checks
@@ -199,6 +206,15 @@ def _instantiate(type_: str, kwargs: dict[str, Any], where: str, source: str, co
             except re.error as exc:
                 raise SuiteError(source, f"{where}: invalid regex {pattern!r}: {exc}", field=column) from exc
     return expectation
+
+
+def _did_you_mean(type_: str, known: Iterable[str]) -> str:
+    """The closest names in GX's registry (its names are snake_case: case is forgiven)."""
+    by_lower = {name.lower(): name for name in known}
+    if type_.lower() in by_lower:
+        return f"; did you mean {by_lower[type_.lower()]!r}?"
+    close = difflib.get_close_matches(type_.lower(), list(by_lower), n=3, cutoff=0.75)
+    return f"; did you mean {' or '.join(repr(by_lower[c]) for c in close)}?" if close else ""
 
 
 def _kind(expectation: type[Expectation], type_: str, where: str, source: str, column: str | None) -> Kind:

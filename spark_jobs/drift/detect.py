@@ -18,6 +18,7 @@ from pyspark.sql import types as T
 from spark_jobs.config.contract import TopicContract
 from spark_jobs.parse.casts import cast_text
 from spark_jobs.parse.column_bounds import BoundedStructure, FoldedObject
+from spark_jobs.parse.depth import DEPTH_FOLDED
 from spark_jobs.parse.payload import Path, is_malformed, leaf_paths, value_at
 from spark_jobs.semantic.pii import LOOKS_LIKE_PII, PII_SAMPLE, shown_unless_pii
 
@@ -64,6 +65,15 @@ OVERFLOW_SAMPLE = 20
 
 
 @dataclass(frozen=True)
+class DeepValues:
+    """Values nested deeper than ``curated.max_depth``, kept as JSON text (``parse/depth.py``)."""
+
+    rows: int
+    paths: list[str]
+    """Where they were cut (up to ``OVERFLOW_SAMPLE``; paths that look like PII are not shown)."""
+
+
+@dataclass(frozen=True)
 class DriftReport:
     rows: int
     malformed_rows: int
@@ -72,6 +82,7 @@ class DriftReport:
     type_mismatches: list[TypeMismatch] = field(default_factory=list)
     folded_objects: list[FoldedObject] = field(default_factory=list)
     overflow: Overflow = field(default_factory=lambda: Overflow(0, []))
+    deep_values: DeepValues = field(default_factory=lambda: DeepValues(0, []))
 
     @property
     def has_drift(self) -> bool:
@@ -82,6 +93,7 @@ class DriftReport:
             or self.malformed_rows
             or self.folded_objects
             or self.overflow.fields
+            or self.deep_values.rows
         )
 
     def to_dict(self) -> dict[str, object]:
@@ -120,9 +132,17 @@ def _scrubbed(name: str) -> Column:
 
 def _overflow(bounded: BoundedStructure | None) -> Overflow:
     paths = bounded.overflow_paths if bounded else []
+    return Overflow(len(paths), _shown_paths(paths))
+
+
+def _shown_paths(paths: list[str]) -> list[str]:
     # key names can be values (a map keyed by e-mail addresses): scrubbed like samples
-    sample = [PII_SAMPLE if re.search(LOOKS_LIKE_PII, p) else p for p in paths[:OVERFLOW_SAMPLE]]
-    return Overflow(len(paths), sample)
+    return [PII_SAMPLE if re.search(LOOKS_LIKE_PII, p) else p for p in paths[:OVERFLOW_SAMPLE]]
+
+
+def _deep_values(rows: int, path_lists: list[list[str]] | None) -> DeepValues:
+    paths = sorted({p for paths in path_lists or [] for p in paths})
+    return DeepValues(rows, _shown_paths(paths))
 
 
 def json_type_at(structure: T.StructType, path: Path) -> str:
@@ -145,8 +165,14 @@ def detect_drift(
     the aggregate's width follows curated's columns, not the payload's keys.
     """
     well_formed = ~is_malformed()
+    deep = F.col(DEPTH_FOLDED) if DEPTH_FOLDED in parsed.columns else F.lit(None).cast("array<string>")
     new_paths = new_field_paths(structure, contract)
-    aggregates: list[Column] = [F.count(F.lit(1)).alias("rows"), F.sum((~well_formed).cast("long")).alias("malformed")]
+    aggregates: list[Column] = [
+        F.count(F.lit(1)).alias("rows"),
+        F.sum((~well_formed).cast("long")).alias("malformed"),
+        F.count(deep).alias("deep"),
+        F.collect_set(deep).alias("deep_paths"),  # a few distinct path lists
+    ]
     for i, path in enumerate(new_paths):
         value = value_at(path)
         aggregates.append(F.count(value).alias(f"n{i}"))
@@ -181,4 +207,5 @@ def detect_drift(
         ],
         folded_objects=list(bounded.folded) if bounded else [],
         overflow=_overflow(bounded),
+        deep_values=_deep_values(int(row["deep"]), row["deep_paths"]),
     )

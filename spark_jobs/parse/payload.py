@@ -20,8 +20,10 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from spark_jobs import faults
 from spark_jobs.parse import exact_numbers
 from spark_jobs.parse.column_bounds import OVERFLOW, overflow_json
+from spark_jobs.parse.depth import SENT_PAYLOAD
 
 # A \uD800-\uDFFF escape that is not half of a pair: valid JSON syntax, but no UTF-8
 # text can hold it (Spark would store "?"), so such a payload is malformed and kept
@@ -35,6 +37,9 @@ PARSED = "_p"
 _MARKED = "_exact_numbers_marked"
 CORRUPT = "_corrupt"
 MALFORMED = "_malformed"
+PARSE_FAILED = "_parse_failed"
+"""Why a row's payload was not parsed (``parse/batch.py``: too large, or a poison event); null on the others."""
+TOO_LARGE = "payload_too_large"
 Path = tuple[str, ...]
 
 
@@ -119,10 +124,15 @@ def parse_payload(
     rows are cached, and the text would double their size.
     """
     schema = T.StructType([*structure.fields, T.StructField(CORRUPT, T.StringType())])
+    if PARSE_FAILED not in df.columns:
+        df = df.withColumn(PARSE_FAILED, F.lit(None).cast("string"))
     df = df.withColumn(_MARKED, exact_numbers.markable(F.col("payload")))  # read by every leaf: once per row
     marked = F.col(_MARKED)
-    parsed = F.from_json(
-        exact_numbers.mark(F.col("payload")), schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"}
+    parsed = faults.poisoned(
+        F.col("payload"),
+        F.from_json(
+            exact_numbers.mark(F.col("payload")), schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"}
+        ),
     )
     malformed = (
         F.col("payload").isNull()
@@ -140,10 +150,12 @@ def parse_payload(
         extra = overflow_json(F.col("payload"), overflow)
         out = out.withColumn(OVERFLOW, extra if parse_where is None else F.when(parse_where, extra))
     out = out.drop(_MARKED)
+    # A payload kept as text is the one sent, not its depth-bounded rewrite (parse/depth.py).
+    sent = F.coalesce(F.col(SENT_PAYLOAD), F.col("payload")) if SENT_PAYLOAD in out.columns else F.col("payload")
     if keep_payload is None and parse_where is None:
-        return out
+        return out.withColumn("payload", sent).drop(SENT_PAYLOAD)
     keep = F.col(MALFORMED) if keep_payload is None else F.col(MALFORMED) | keep_payload
-    return out.withColumn("payload", F.when(keep, F.col("payload")))
+    return out.withColumn("payload", F.when(keep, sent)).drop(SENT_PAYLOAD)
 
 
 def _has_lone_surrogate(payload: Column) -> Column:

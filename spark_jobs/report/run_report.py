@@ -19,6 +19,7 @@ from spark_jobs.drift.detect import DriftReport
 from spark_jobs.exceptions import UnifiedJobError
 from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer, Outcome
 from spark_jobs.run.context import DedupCounts
+from spark_jobs.run.isolate_poison import PoisonEvents
 from spark_jobs.run.lag import SemanticLag
 from spark_jobs.run.outcome import LayerResult, decide_outcome, failure_of, retryable
 
@@ -79,6 +80,8 @@ class StageResults:
     lag: SemanticLag | None = None
     data_docs_url: str | None = None
     maintenance: dict[str, MaintenanceStep] = field(default_factory=dict)
+    poison: PoisonEvents | None = None
+    """Events the shared stages failed on, quarantined (``run/isolate_poison.py``)."""
     ended: tuple[Outcome, str | None] | None = None
     """An outcome decided by a stage: nothing new to read, or a quarantine replay's."""
     failure: UnifiedJobError | None = None
@@ -94,6 +97,11 @@ class StageResults:
         else:
             outcome = decide_outcome(self.layer_order, self.layers)
             reason = str(error) if error is not None else None
+        if reason is None and self.poison is not None:
+            reason = (
+                f"{self.poison.rows} events could not be processed and were quarantined "
+                f"(message ids {', '.join(str(i) for i in self.poison.message_ids)}): {self.poison.reason}"
+            )
         return outcome, reason, retryable(error) if outcome in FAILED_OUTCOMES else True
 
 
@@ -131,6 +139,8 @@ class RunReport:
     """False when a configuration error failed the run: a retry would fail the same way."""
     raw: RawRead = field(default_factory=lambda: RawRead(None, None))
     """Empty when the run stopped before planning."""
+    poison: PoisonEvents | None = None
+    """Events the shared stages failed on, quarantined (``raw.poison_events`` in the JSON)."""
     dedup: DedupCounts | None = None
     drift: DriftReport | None = None
     drift_changes: list[DriftChange] = field(default_factory=list)
@@ -171,6 +181,7 @@ class RunReport:
             reason=reason,
             retryable=may_retry,
             raw=stages.raw or RawRead(None, None),
+            poison=stages.poison,
             dedup=stages.dedup,
             drift=stages.drift,
             drift_changes=list(stages.drift_changes),
@@ -209,7 +220,7 @@ class RunReport:
             "retryable": self.retryable,
             "started_at": self.started_at.isoformat(),
             "finished_at": self.finished_at.isoformat(),
-            "raw": asdict(self.raw),
+            "raw": {**asdict(self.raw), "poison_events": self.poison.to_dict() if self.poison else {}},
             "dedup": asdict(self.dedup) if self.dedup else {},
             "drift": {**self.drift.to_dict(), "changes": changes} if self.drift else {},
             **layers,
@@ -234,6 +245,11 @@ class RunReport:
             lines.append(
                 f"  dedup: network duplicates {d.network_duplicates}, already consumed {d.already_consumed}, "
                 f"superseded versions {d.superseded_versions}, missing keys {d.missing_keys} -> {d.rows_out} rows"
+            )
+        if (poison := self.poison) is not None:
+            lines.append(
+                f"  poison events: {poison.rows} quarantined (payload:parse_failed), found in {poison.probes} probes, "
+                f"{poison.seconds:.1f}s"
             )
         if (drift := self.drift) is not None:
             lines.append(f"  drift: {drift_totals(drift)}")

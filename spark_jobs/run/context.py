@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from spark_jobs.interface import CheckpointMode, Layer, commit_properties
 from spark_jobs.parse.column_bounds import BoundedStructure
 from spark_jobs.read.incremental_read import SnapshotRange
 from spark_jobs.tables import TopicTables
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -112,6 +115,14 @@ class CachedFrames:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Unpersist every frame. Never raises: after a dead SparkContext ``unpersist``
+        fails too, and the run's report must name what killed it, not this."""
         for df in self._frames:
-            df.unpersist()
+            try:
+                df.unpersist()
+            except Exception as exc:  # the context is gone: nothing is cached any more
+                log.warning("could not unpersist a cached frame: %s", " ".join(str(exc).split())[:200])
         self._frames.clear()

@@ -31,11 +31,6 @@ LOOKS_LIKE_PII = (
 )
 
 
-def unless_looks_like_pii(value: Column, placeholder: str = PII_SAMPLE) -> Column:
-    """The whole value, or ``placeholder`` if its first 200 characters look like PII."""
-    return F.when(F.substring(value, 1, 200).rlike(LOOKS_LIKE_PII), F.lit(placeholder)).otherwise(value)
-
-
 def shown_unless_pii(value: Column, length: int, placeholder: str = PII_SAMPLE) -> Column:
     """The first ``length`` characters, or ``placeholder`` if they look like PII.
 

@@ -25,10 +25,10 @@ from pyspark.sql import types as T
 
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.dedup.deduplicate import DEDUP_STATUS, FUTURE
+from spark_jobs.parse.batch import TOO_LARGE
 from spark_jobs.parse.casts import cast_text
-from spark_jobs.parse.payload import MALFORMED, is_malformed, value_at
+from spark_jobs.parse.payload import MALFORMED, PARSE_FAILED, is_malformed, value_at
 from spark_jobs.semantic.gx_engine import RowCondition
-from spark_jobs.semantic.pii import shown_unless_pii
 
 ERRORS = "_errors"
 VALID = "_valid"
@@ -77,7 +77,7 @@ def fits_column(spec: FieldSpec) -> str:
 def _cast_reason(spec: FieldSpec, text: Column) -> Column:
     if spec.pii != "none":  # never echo a PII value
         return F.lit(f"value does not fit {spec.type}")
-    shown = shown_unless_pii(text, 60)
+    shown = F.substring(text, 1, 60)  # the contract says the field is not PII: shown as sent
     return F.concat(F.lit("value '"), shown, F.lit(f"' does not fit {spec.type}"))
 
 
@@ -115,6 +115,7 @@ def _envelope(parsed: DataFrame, contract: TopicContract) -> DataFrame:
         keyless.alias("_keyless"),
         future.alias("_future"),
         is_malformed().alias(MALFORMED),
+        F.col(PARSE_FAILED),
         *[value_at(s.path).alias(text_column(s)) for s in contract.fields],
     )
 
@@ -160,8 +161,19 @@ def build_typed_rows(parsed: DataFrame, contract: TopicContract, conditions: Seq
         ),
         (
             Check("_c__malformed", "payload:malformed_json:payload", "payload:malformed_json", "payload", True),
-            F.col(MALFORMED),
+            F.col(MALFORMED) & F.col(PARSE_FAILED).isNull(),
             "payload is null or not a JSON object",
+        ),
+        (
+            # A poison event (run/isolate_poison.py): the stages failed on it; its reason says how.
+            Check("_c__parse_failed", "payload:parse_failed:payload", "payload:parse_failed", "payload", True),
+            F.col(PARSE_FAILED).isNotNull() & ~F.col(PARSE_FAILED).startswith(TOO_LARGE),
+            F.col(PARSE_FAILED),
+        ),
+        (
+            Check("_c__too_large", "payload:too_large:payload", "payload:too_large", "payload", True),
+            F.col(PARSE_FAILED).startswith(TOO_LARGE),
+            F.col(PARSE_FAILED),
         ),
     ]
     for i, spec in enumerate(contract.fields):

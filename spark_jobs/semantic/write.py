@@ -23,7 +23,7 @@ from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.exceptions import ContractError
 from spark_jobs.faults import maybe_fail
 from spark_jobs.read.snapshots import table_exists
-from spark_jobs.semantic.pii import mask, unless_looks_like_pii
+from spark_jobs.semantic.pii import mask
 from spark_jobs.semantic.typed_rows import ERRORS, VALID, text_column
 from spark_jobs.tables import OUTPUT_PARTITIONING, OUTPUT_TABLE_PROPERTIES, quote
 
@@ -211,14 +211,9 @@ def masked_error_rows(
     errors: Column,
 ) -> DataFrame:
     """Invalid winners with their ``errors``, and valid ones whose key errors holds (the MERGE deletes those)."""
-    # Quarantined text is not trusted to match its classification: a value of a
-    # non-PII field that looks like PII (an email in "status") is hidden too.
-    fields = [
-        (
-            mask(F.col(text_column(s)), s, key) if s.pii != "none" else unless_looks_like_pii(F.col(text_column(s)))
-        ).alias(s.name)
-        for s in contract.fields
-    ]
+    # The contract classifies every field it lists: PII fields masked as in semantic,
+    # the others shown as sent, so whoever fixes the row sees the value that failed.
+    fields = [mask(F.col(text_column(s)), s, key).alias(s.name) for s in contract.fields]
     relevant = winners.where(~F.col(VALID) | F.col(IN_ERRORS))
     return relevant.select(
         *ENVELOPE, *fields, errors.alias(ERRORS), *_lineage(raw_snapshot_id, run_id), VALID, IN_ERRORS

@@ -17,6 +17,7 @@ from spark_jobs.drift.changes import DriftChange
 from spark_jobs.drift.detect import DriftReport, NewField
 from spark_jobs.interface import Checkpoints
 from spark_jobs.report.run_report import RawRead, RunReport, StageResults
+from spark_jobs.run.isolate_poison import PoisonEvents
 from spark_jobs.run.lag import SemanticLag
 from spark_jobs.run.outcome import LayerResult
 
@@ -41,6 +42,7 @@ def job_report(
     lag: SemanticLag | None = None,
     semantic_checkpoint: int = 2,
     semantic_fails: bool = False,
+    poison: PoisonEvents | None = None,
 ) -> dict[str, Any]:
     semantic = LayerResult("semantic", "failed") if semantic_fails else LayerResult("semantic", "written", 9)
     stages = StageResults(
@@ -52,6 +54,7 @@ def job_report(
         checkpoints_after=Checkpoints(2, semantic_checkpoint),
         lag=lag,
         data_docs_url="file:///site/validations/orders/r.html",
+        poison=poison,
     )
     args = JobArgs(topic="orders", run_id="r")
     return RunReport.build(args, "tiered", stages, {"total": 1.0}, T0, T0 + timedelta(seconds=5)).to_dict()
@@ -118,3 +121,14 @@ def test_semantic_lag_alerts_once_per_episode_past_the_threshold(config, sent) -
     sent.clear()  # behind, but not for long enough
     publish(config, job_report(lag=SemanticLag(1, 5, 2.0, T0), semantic_checkpoint=11, semantic_fails=True))
     assert [subject for subject, _ in sent] == ["topic orders: CURATED_ONLY"]
+
+
+def test_quarantined_poison_events_alert_naming_their_message_ids(config, sent) -> None:  # noqa: F811
+    poison = PoisonEvents((7,), "parse_failed: java.lang.StackOverflowError", ("m-deep-1",), probes=28, seconds=30.0)
+    assert publish(config, job_report(poison=poison))[0] == "FULL_SUCCESS"
+    assert [subject for subject, _ in sent] == ["topic orders: poison events quarantined"]
+    assert "m-deep-1" in sent[0][1] and "StackOverflowError" in sent[0][1] and "payload:parse_failed" in sent[0][1]
+
+    sent.clear()  # a run without poison events: no alert
+    publish(config, job_report())
+    assert sent == []

@@ -98,7 +98,8 @@ EXPECTED_START_JOB_RUN: dict[str, Any] = {
             "sparkSubmitParameters": " ".join(
                 [
                     "--py-files s3://artifacts/unified-job/0.1.0/spark_jobs.zip",
-                    "--conf spark.jars=/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar",
+                    "--conf spark.jars=/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar,"
+                    "s3://artifacts/unified-job/0.1.0/lakehouse-unified-udfs.jar",
                     "--conf 'spark.archives=s3://artifacts/unified-job/0.1.0/pyspark_deps.tar.gz#environment'",
                     "--conf spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON=./environment/bin/python",
                     "--conf spark.emr-serverless.driverEnv.PYSPARK_PYTHON=./environment/bin/python",

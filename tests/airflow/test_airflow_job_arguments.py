@@ -126,7 +126,9 @@ def test_emr_job_driver_and_overrides(tmp_path: Path) -> None:
     confs = dict(p.split("=", 1) for p in params[3::2])
     assert confs["spark.archives"] == "s3://artifacts/unified-job/0.1.0/pyspark_deps.tar.gz#environment"
     assert confs["spark.emr-serverless.driverEnv.PYSPARK_PYTHON"] == "./environment/bin/python"
-    assert confs["spark.jars"] == "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar"
+    assert confs["spark.jars"] == (
+        "/usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar,s3://artifacts/unified-job/0.1.0/lakehouse-unified-udfs.jar"
+    )
     assert confs["spark.sql.catalog.lakehouse.type"] == "glue"
     assert confs["spark.sql.catalog.lakehouse.warehouse"] == "s3://lake/warehouse"
     assert confs["spark.executor.memory"] == "4g"

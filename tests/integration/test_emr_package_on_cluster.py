@@ -226,7 +226,9 @@ def _worker_port(executor_info: dict[str, Any]) -> int:
     return int(match.group(1))
 
 
-def _submit_command(cluster: StandaloneCluster, entrypoint: Path, package: Path, events_dir: Path) -> list[str]:
+def _submit_command(
+    cluster: StandaloneCluster, entrypoint: Path, package: Path, jar: Path, events_dir: Path
+) -> list[str]:
     """spark-submit as EMR runs it: ``--py-files spark_jobs.zip entrypoint.py``, on the cluster."""
     conf = {
         "spark.executor.cores": "1",
@@ -256,7 +258,7 @@ def _submit_command(cluster: StandaloneCluster, entrypoint: Path, package: Path,
         "--py-files",
         str(package),
         "--jars",
-        iceberg_runtime_jar(),
+        f"{iceberg_runtime_jar()},{jar}",  # the job's JVM functions: from the package, as on EMR
     ]
     for key, value in conf.items():
         command += ["--conf", f"{key}={value}"]
@@ -272,9 +274,10 @@ def test_emr_package_runs_on_a_two_worker_cluster_like_local(
     spark, warehouse: Path, tmp_path: Path, hash_key: str, cluster: StandaloneCluster
 ) -> None:
     # 1. the artifacts, built as `make emr-package` builds them
-    entrypoint, package = build_emr_package(tmp_path / "emr")
+    entrypoint, package, jar = build_emr_package(tmp_path / "emr")
     assert entrypoint.read_bytes() == (REPO / "spark_jobs" / "entrypoint.py").read_bytes()
     assert "spark_jobs/unified_job.py" in zipfile.ZipFile(package).namelist()
+    assert "lakehouse/unified/BoundDepth.class" in zipfile.ZipFile(jar).namelist()
 
     # 2. the same raw events for the cluster's topic and for the local reference topic
     topic, reference = "emr_orders", "emr_orders_local"
@@ -316,7 +319,7 @@ def test_emr_package_runs_on_a_two_worker_cluster_like_local(
     output = workdir / "spark-submit.log"
     with output.open("wb") as out:
         submitted = subprocess.Popen(
-            [*_submit_command(cluster, entrypoint, package, events_dir), *job_args],
+            [*_submit_command(cluster, entrypoint, package, jar, events_dir), *job_args],
             env=env,
             cwd=workdir,
             stdin=subprocess.DEVNULL,

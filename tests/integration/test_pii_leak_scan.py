@@ -22,6 +22,10 @@ pytestmark = pytest.mark.spark
 
 EMAIL, PHONE, CARD, NAME = "leak.me@example.com", "+44 20 7946 0958", "4929 1234 5678 9012", "Zebedee Quux"
 SEEDED = [EMAIL, PHONE, CARD, NAME, "leak.me", "7946 0958", "5678 9012"]
+# Values that look like PII in fields the contract declares ``pii: none``: the errors
+# table shows them as sent (the contract classified them), so they are not SEEDED.
+STATUS_EMAIL, VIEWS_PHONE = "status.text@example.org", "+1 415 555 0100"
+PHONE_LIKE_ID, PLACED_AT, LONG_DECIMAL = "+44 20 7946 1111", "2026-03-01T14:00:00+02:00", "12345678.25"
 
 
 def _payload(**fields: object) -> str:
@@ -37,12 +41,20 @@ def _payload(**fields: object) -> str:
 
 ROWS = [
     ("p1", "k1", at(0), at(0), _payload()),  # valid: PII fields masked in semantic
-    ("p2", "k2", at(0), at(0), _payload(status=EMAIL)),  # non-PII field holding an email -> errors
-    ("p3", "k3", at(0), at(0), _payload(views=PHONE)),  # mistyped value that is a phone number -> errors
+    ("p2", "k2", at(0), at(0), _payload(status=STATUS_EMAIL)),  # non-PII field holding an email -> errors
+    ("p3", "k3", at(0), at(0), _payload(views=VIEWS_PHONE)),  # mistyped value that is a phone number -> errors
     ("p4", "k4", at(0), at(0), _payload(contact_card=CARD, backup_email=EMAIL)),  # PII through drift
     ("p5", "k5", at(0), at(0), '{"customer": {"email": "' + EMAIL + '"}, "amount": '),  # malformed
     (None, "k6", at(0), at(0), _payload(amount=-1)),  # keyless -> errors
     ("p7", "k7", at(0), at(0), _payload(customer={"email": NAME, "phone": CARD, "name": EMAIL})),  # bad email
+    # quarantined (status not in the set): its non-PII values look like phone numbers to a pattern
+    (
+        "p8",
+        "k8",
+        at(0),
+        at(0),
+        _payload(order_id=PHONE_LIKE_ID, created_at=PLACED_AT, amount=float(LONG_DECIMAL), status="lost"),
+    ),
 ]
 
 
@@ -87,6 +99,10 @@ def test_no_clear_pii_outside_curated(spark, tmp_path: Path, monkeypatch, caplog
     assert EMAIL in curated and CARD in curated
     errors = {r["_idempotency_key"]: r for r in table_rows(spark, t.errors)}
     assert set(errors) >= {"k2", "k3", "k5", "k7"}
+    # non-PII contract fields are shown as sent, even when they look like PII
+    assert errors["k2"]["status"] == STATUS_EMAIL and errors["k3"]["views"] == VIEWS_PHONE
+    shown = {c: errors["k8"][c] for c in ("order_id", "created_at", "amount", "status")}
+    assert shown == {"order_id": PHONE_LIKE_ID, "created_at": PLACED_AT, "amount": LONG_DECIMAL, "status": "lost"}
     new_fields = {f["path"]: f["sample"] for f in ok.to_dict()["drift"]["new_fields"]}
     assert new_fields["contact_card"] == new_fields["backup_email"] == "[pii: not shown]"
     # the site shows the failing values GX lists, masked: the page was rendered from them

@@ -56,6 +56,17 @@ def test_parses_fields_paths_and_options() -> None:
         ),
         ("topic: orders\ndedup: {lookback: 3}\nfields: [{name: a, type: string}]", None, "unknown keys in 'dedup'"),
         ("topic: [unclosed", None, "not valid YAML"),
+        ("topic: orders\ncurated: {max_depth: 51}\nfields: [{name: a, type: string}]", None, "1..50, got 51"),
+        (
+            "topic: orders\ncurated: {max_payload_chars: 30000000}\nfields: [{name: a, type: string}]",
+            None,
+            "'curated.max_payload_chars' must be an integer 1..20000000",
+        ),
+        (
+            "topic: orders\ncurated: {max_depth: 2}\nfields: [{name: a, path: x.y.z, type: string}]",
+            "a",
+            "path 'x.y.z' has 3 levels, deeper than curated.max_depth (2)",
+        ),
     ],
 )
 def test_invalid_contracts_name_file_field_and_problem(text: str, field: str | None, fragment: str) -> None:

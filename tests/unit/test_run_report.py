@@ -12,6 +12,7 @@ from spark_jobs.exceptions import ContractError, LayerWriteError, RawTableError,
 from spark_jobs.interface import Checkpoints
 from spark_jobs.report.run_report import MaintenanceStep, RawRead, ReplayCounts, RunReport, StageResults
 from spark_jobs.run.context import DedupCounts
+from spark_jobs.run.isolate_poison import PoisonEvents
 from spark_jobs.run.outcome import LayerResult
 
 BEFORE = Checkpoints(curated=10, semantic=10)
@@ -66,7 +67,39 @@ def test_a_configuration_error_before_planning_is_not_retried() -> None:
         "to_snapshot_inclusive": None,
         "rows_read": 0,
         "backlog_rows": 0,
+        "poison_events": {},
     }
+
+
+def test_poison_events_are_named_in_the_reason_the_counts_and_airflow_s_message() -> None:
+    poison = PoisonEvents((123,), "parse_failed: java.lang.StackOverflowError", ("m-17",), probes=28, seconds=9.5)
+    stages = StageResults(
+        checkpoints=BEFORE,
+        raw=RawRead(10, 12, rows_read=10_001),
+        dedup=DedupCounts(rows_out=10_001),
+        poison=poison,
+        layers=[LayerResult("curated", "written", 10_001), LayerResult("semantic", "written", 10_001)],
+        checkpoints_after=Checkpoints(curated=12, semantic=12),
+    )
+    report = _report(stages)
+    assert report.outcome == "FULL_SUCCESS" and report.retryable
+    assert report.reason == (
+        "1 events could not be processed and were quarantined (message ids m-17): "
+        "parse_failed: java.lang.StackOverflowError"
+    )
+    parsed = parse_report(report.to_json(), "report.json")
+    assert parsed["raw"]["poison_events"] == {
+        "rows": 1,
+        "reason": "parse_failed: java.lang.StackOverflowError",
+        "message_ids": ["m-17"],
+        "probes": 28,
+        "seconds": 9.5,
+    }
+    counts = report_counts(parsed)
+    assert (counts["poison_events"], counts["poison_message_ids"]) == (1, ["m-17"])
+    message = airflow_decision(parsed).message
+    assert "1 events of topic orders could not be processed" in message and "m-17" in message
+    assert "StackOverflowError" in message
 
 
 def test_the_layers_decide_the_outcome_and_the_checkpoints_after_are_what_the_tables_hold() -> None:

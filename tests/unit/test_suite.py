@@ -62,6 +62,17 @@ def test_expectations_keep_gx_kwargs_kind_and_action() -> None:
     [
         ({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "nope"}}, "column 'nope'"),
         ({"type": "expect_column_values_to_be_purple", "kwargs": {"column": "amount"}}, "not an expectation type"),
+        (
+            {
+                "type": "expect_column_pair_values_A_to_be_greater_than_B",
+                "kwargs": {"column_A": "amount", "column_B": "amount"},
+            },
+            "did you mean 'expect_column_pair_values_a_to_be_greater_than_b'?",
+        ),
+        (
+            {"type": "expect_column_values_to_not_be_nul", "kwargs": {"column": "amount"}},
+            "did you mean 'expect_column_values_to_not_be_null'",
+        ),
         ({"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "order_id"}}, "value_set field required"),
         (
             {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "order_id", "regex": "("}},

@@ -25,6 +25,7 @@ from lakehouse_unified.outcomes import (
     lag_alert,
     no_new_data_decision,
     parse_report,
+    poison_text,
     without_schema,
 )
 
@@ -119,6 +120,8 @@ class PublishOutcomeOperator(BaseOperator):
             if counts.get("data_docs_url"):
                 lines.append(f"validation page: {counts['data_docs_url']}")
             self.notifier.send(f"topic {topic}: schema drift", "\n".join(lines))
+        if counts.get("poison_events"):  # a run reads an event once, so this is said once
+            self.notifier.send(f"topic {topic}: poison events quarantined", poison_text(topic, counts))
         text = lag_alert(counts, alerts.semantic_lag_hours)
         # One episode = semantic stuck at one checkpoint: once it moves, a new lag alerts again.
         stuck_at = str(counts.get("semantic_checkpoint_after"))
