@@ -36,6 +36,7 @@ BENCHMARKS = (
     "dag_parse_scaling",
     "throughput_memory",
     "wide_payload",
+    "event_guards",
 )
 """Module ``bench.<name>`` writes ``<name>.json``; cheap and most-asked-for first."""
 SPARK_FREE = {"dag_parse_scaling"}

@@ -18,6 +18,7 @@ from pyspark.sql import SparkSession
 from bench import (
     dag_parse_scaling,
     distance_to_limit,
+    event_guards,
     increment_after_runs,
     increment_vs_history,
     suite_size,
@@ -145,3 +146,10 @@ def test_wide_payload(spark: SparkSession, hash_key: str, tmp_path: Path) -> Non
     # one column each: the long text field, the map folded to JSON, the root ids' _overflow
     assert columns["nested"] == columns["normal"] == columns["root"]
     assert doc["details"]["wide_payload_bytes"] > 3000
+
+
+@pytest.mark.spark
+def test_event_guards(spark: SparkSession, tmp_path: Path) -> None:
+    result = event_guards.run_event_guards(spark, _context(tmp_path, "bsm_egd"), event_guards.Params(rows=500))
+    doc = _written(result, tmp_path, 500)
+    assert doc["details"]["registration_s_per_run"]["median"] >= 0
