@@ -30,7 +30,7 @@ from spark_jobs.config.storage import write_text
 from spark_jobs.config.topic_config import TopicConfig, load_topic_config
 from spark_jobs.curated.layer import write_curated
 from spark_jobs.drift.detect import DriftReport, detect_drift
-from spark_jobs.exceptions import LayerWriteError, RawTableError, StageError, UnifiedJobError
+from spark_jobs.exceptions import LayerWriteError, RawTableError, StageError, UnifiedJobError, first_line
 from spark_jobs.faults import maybe_fail, maybe_stop_context
 from spark_jobs.history.record import append_run_history, record_stages
 from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer
@@ -80,9 +80,13 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
     except UnifiedJobError as exc:  # the run stopped before writing (nothing is half done)
         stages.failure = exc
         log.error("topic %s: %s", args.topic, exc)
-    except Exception as exc:  # anything else, where no stage caught it: reported, retryable
+    except Exception as exc:  # anything else, where no stage caught it: reported
         log.exception("topic %s: the run failed", args.topic)
-        stages.failure = StageError(args.topic, "run", explained(spark, exc))
+        cause = explained(spark, exc)
+        if stages.layers:  # the layers ran: their outcome (and checkpoints) stand
+            stages.after_layers = f"{type(cause).__name__}: {first_line(cause)}"
+        else:
+            stages.failure = StageError(args.topic, "run", cause)
     if context_alive(spark):
         record_stages(spark, args, stages, timings)
     report = RunReport.build(args, config.mode(args), stages, timings.seconds, started_at, datetime.now())

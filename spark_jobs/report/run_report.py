@@ -86,6 +86,8 @@ class StageResults:
     """An outcome decided by a stage: nothing new to read, or a quarantine replay's."""
     failure: UnifiedJobError | None = None
     """The run stopped before writing any layer (nothing to undo; no checkpoint moved)."""
+    after_layers: str | None = None
+    """What failed once the layers had run (their outcome stands; it is the reason)."""
 
     def verdict(self) -> tuple[Outcome, str | None, bool]:
         """Outcome, reason and whether a retry may succeed (a configuration error fails the same way)."""
@@ -97,6 +99,8 @@ class StageResults:
         else:
             outcome = decide_outcome(self.layer_order, self.layers)
             reason = str(error) if error is not None else None
+        if reason is None and self.after_layers is not None:
+            reason = f"the layers' outcome stands, but the run failed after them: {self.after_layers}"
         if reason is None and self.poison is not None:
             reason = (
                 f"{self.poison.rows} events could not be processed and were quarantined "

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from spark_jobs.faults import ENV, InjectedFault
+from spark_jobs.faults import ENV
 from spark_jobs.tables import TopicTables
 
 from .jobkit import append_raw, checkpoints, run_job, table_rows, topic_config
@@ -28,7 +28,8 @@ MATRIX = {
     ("tiered", "during_validation"): ("CURATED_ONLY", True, False),
     ("tiered", "before_semantic_write"): ("CURATED_ONLY", True, False),
     ("tiered", "between_errors_and_semantic_merge"): ("CURATED_ONLY", True, False),
-    ("tiered", "after_commits_before_report"): (None, True, True),
+    # an exception once both layers committed: their outcome stands, the report says what failed
+    ("tiered", "after_commits_before_report"): ("FULL_SUCCESS", True, True),
     ("unified", "during_validation"): ("SEMANTIC_FAILED", False, False),
     ("unified", "before_semantic_write"): ("SEMANTIC_FAILED", False, False),
     ("unified", "between_errors_and_semantic_merge"): ("SEMANTIC_FAILED", False, False),
@@ -36,7 +37,7 @@ MATRIX = {
     # written before it is redone by the retry, never skipped
     ("unified", "before_curated_commit"): ("CURATED_FAILED", False, False),
     ("unified", "after_curated_commit"): ("CURATED_FAILED", True, True),
-    ("unified", "after_commits_before_report"): (None, True, True),
+    ("unified", "after_commits_before_report"): ("FULL_SUCCESS", True, True),
 }
 
 
@@ -80,14 +81,15 @@ def test_fail_then_rerun_equals_a_clean_run(
     # the raw snapshots this test appended, as the matrix says each layer must now hold them
     expected_checkpoints = (second if curated_moved else first, second if semantic_moved else first)
     monkeypatch.setenv(ENV, point)
-    if expected_outcome is None:
-        with pytest.raises(InjectedFault):
-            run_job(spark, topic, dirs, checkpoint_mode=mode)
-    else:
-        report = run_job(spark, topic, dirs, checkpoint_mode=mode)
-        assert report.outcome == expected_outcome, report.to_json()
-        assert (report.curated.checkpoint_before, report.semantic.checkpoint_before) == (first, first)
-        assert (report.curated.checkpoint_after, report.semantic.checkpoint_after) == expected_checkpoints
+    report = run_job(spark, topic, dirs, checkpoint_mode=mode)
+    assert report.outcome == expected_outcome, report.to_json()
+    assert (report.curated.checkpoint_before, report.semantic.checkpoint_before) == (first, first)
+    assert (report.curated.checkpoint_after, report.semantic.checkpoint_after) == expected_checkpoints
+    if point == "after_commits_before_report":
+        assert report.reason == (
+            "the layers' outcome stands, but the run failed after them: "
+            "InjectedFault: injected fault at after_commits_before_report"
+        )
     assert checkpoints(spark, topic) == expected_checkpoints
     monkeypatch.delenv(ENV)
 
