@@ -37,6 +37,7 @@ BENCHMARKS = (
     "throughput_memory",
     "wide_payload",
     "event_guards",
+    "hostile_events",
 )
 """Module ``bench.<name>`` writes ``<name>.json``; cheap and most-asked-for first."""
 SPARK_FREE = {"dag_parse_scaling"}

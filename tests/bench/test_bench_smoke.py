@@ -19,6 +19,7 @@ from bench import (
     dag_parse_scaling,
     distance_to_limit,
     event_guards,
+    hostile_events,
     increment_after_runs,
     increment_vs_history,
     suite_size,
@@ -153,3 +154,12 @@ def test_event_guards(spark: SparkSession, tmp_path: Path) -> None:
     result = event_guards.run_event_guards(spark, _context(tmp_path, "bsm_egd"), event_guards.Params(rows=500))
     doc = _written(result, tmp_path, 500)
     assert doc["details"]["registration_s_per_run"]["median"] >= 0
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_hostile_events(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
+    params = hostile_events.Params(rows=20, variants=(("normal", ""), ("deep_objects", "deep_objects:deep:300")))
+    result = hostile_events.run_hostile_events(spark, _context(tmp_path, "bsm_hev"), params)
+    doc = _written(result, tmp_path, 21)
+    assert doc["details"]["where_the_event_went"]["deep_objects"]["deep_values"] == 1

@@ -9,7 +9,7 @@ parser reads it (``test_no_scalar_is_changed_on_its_way_to_curated``).
 A row may say ``"repeat": N``: it stands for N rows, the i-th with message_id
 ``<id>-<i>``, event_ts + i seconds and ``{{I}}`` in its payload replaced by i.
 A row whose payload is too large for a fixture file says ``"generate": "<kind>:<args>"``
-(``GENERATORS``); its order_id is ``o<case number>``.
+(``demo/hostile_payloads.py``); its order_id is ``o<case number>``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from demo.hostile_payloads import generate
 from spark_jobs.curated.column_names import path_from_comment
 from spark_jobs.semantic.typed_rows import FUTURE_KEY_PREFIX
 from spark_jobs.tables import TopicTables
@@ -32,34 +33,10 @@ CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "bad_input"
 HUGE = "x" * 1_000_000
 
 
-def _fields(n: str) -> str:
-    return f'"order_id":"o{n}","amount":1,"status":"new"'
-
-
-GENERATORS: dict[str, Any] = {
-    # {"order_id":..., "<name>": {"n": {"n": ... 1}}}: an object nested `levels` deep
-    "deep_objects": lambda n, name, levels: (
-        "{" + _fields(n) + f',"{name}":' + '{"n":' * int(levels) + "1" + "}" * int(levels) + "}"
-    ),
-    "deep_brackets": lambda n, levels: "[" * int(levels) + "]" * int(levels),
-    "long_array": lambda n, size: (
-        "{" + _fields(n) + ',"items":' + json.dumps(list(range(int(size))), separators=(",", ":")) + "}"
-    ),
-    "long_key": lambda n, size: "{" + _fields(n) + ',"' + "k" * int(size) + '":1}',
-    "wide_object": lambda n, keys: (
-        "{" + _fields(n) + ',"outer":{"inner":{' + ",".join(f'"key_{i}":{i}' for i in range(int(keys))) + "}}}"
-    ),
-    "big_string": lambda n, size: "{" + _fields(n) + ',"blob":"' + "x" * int(size) + '"}',
-}
-
-
-def generated(spec: str, message_id: str) -> str:
-    kind, *args = spec.split(":")
-    return str(GENERATORS[kind](message_id.removeprefix("bm"), *args))
-
-
 def _rows(doc: dict[str, Any]) -> list[Row]:
-    payload = generated(doc["generate"], doc["message_id"]) if "generate" in doc else doc["payload"]
+    payload = (
+        generate(doc["generate"], "o" + doc["message_id"].removeprefix("bm")) if "generate" in doc else doc["payload"]
+    )
     if isinstance(payload, str):
         payload = payload.replace("{{HUGE}}", HUGE)
     ts = [datetime.fromisoformat(doc[k]) if doc[k] else None for k in ("event_ts", "ingest_ts")]
