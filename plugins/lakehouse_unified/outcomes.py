@@ -97,6 +97,7 @@ def report_counts(report: Mapping[str, Any]) -> dict[str, Any]:
         "drift_type_mismatches": len(drift.get("type_mismatches") or []),
         "drift_folded_objects": len(drift.get("folded_objects") or []),
         "drift_overflow_fields": _mapping(drift.get("overflow")).get("fields", 0),
+        "drift_deep_values": _mapping(drift.get("deep_values")).get("rows", 0),
         "from_snapshot_exclusive": _id_text(raw.get("from_snapshot_exclusive")),
         "to_snapshot_inclusive": _id_text(raw.get("to_snapshot_inclusive")),
         "curated_checkpoint_after": _id_text(curated.get("checkpoint_after")),

@@ -207,6 +207,7 @@ def run_report(outcome: str, reason: str | None = None, **extra: Any) -> dict[st
             "type_mismatches": [],
             "folded_objects": [{"path": "inventory", "keys": 3000, "reason": "data_like_keys"}],
             "overflow": {"fields": 300, "sample_paths": ["884211"]},
+            "deep_values": {"rows": 2, "paths": ["trace.n.n"]},
         },
         "curated": {"status": "written", "rows": 91, "checkpoint_before": 1, "checkpoint_after": 2, "error": None},
         "semantic": {

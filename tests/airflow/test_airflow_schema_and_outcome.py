@@ -180,6 +180,7 @@ def test_decide_outcome(outcome: str, action: str) -> None:
     assert (decision.outcome, decision.action) == (outcome, action)
     assert decision.counts["rows_read"] == 100 and decision.counts["semantic_rows_errors"] == 11
     assert (decision.counts["drift_folded_objects"], decision.counts["drift_overflow_fields"]) == (1, 300)
+    assert decision.counts["drift_deep_values"] == 2
     if action in ("fail", "succeed_and_alert"):
         assert "cast failed: amount" in decision.message
 
