@@ -46,3 +46,8 @@ def test_ten_thousand_levels_are_walked_without_recursion(spark) -> None:
     [(payload, folded, _)] = _bound(spark, [sent], 3)
     assert payload.startswith('{"x": {"n": {"n": "{\\"n\\": ') and folded == ["x.n.n"]
     assert payload.endswith("}}, 'q': 'single quotes, as Spark reads them'}")
+
+
+def test_text_after_the_root_value_does_not_stop_the_bound(spark) -> None:
+    [(payload, folded, _)] = _bound(spark, ['{"a": {"b": {"c": 1}}} trailing text'], 2)
+    assert payload == '{"a": {"b": "{\\"c\\": 1}"}} trailing text' and folded == ["a.b"]

@@ -88,6 +88,9 @@ public final class BoundDepth implements UDF2<String, Integer, Row> {
           path.add(token == JsonToken.START_ARRAY ? "[]" : "");
         } else if (token == JsonToken.END_OBJECT || token == JsonToken.END_ARRAY) {
           path.remove(path.size() - 1);
+          if (path.isEmpty()) {
+            break; // the root value ended: whatever follows is Spark's to judge, as sent
+          }
         }
       }
     }
