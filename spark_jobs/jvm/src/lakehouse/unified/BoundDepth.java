@@ -17,9 +17,9 @@ import org.apache.spark.sql.api.java.UDF2;
  * A payload whose objects/arrays nest deeper than a bound, with each too-deep value
  * replaced by a JSON string holding its text (spark_jobs/parse/depth.py).
  *
- * <p>Returns {@code (payload, folded_paths)}: the payload unchanged and no paths when
- * nothing is deeper than {@code maxDepth}, or when the text is not JSON that Spark's
- * reader accepts (Spark then judges it malformed, as before). A value at path length
+ * <p>Returns {@code (payload, folded_paths)}, or null when nothing is deeper than
+ * {@code maxDepth} (the payload stays as it is); the payload unchanged and no paths when
+ * the text is not JSON that Spark's reader accepts (Spark then judges it malformed). A value at path length
  * {@code maxDepth} (the root's fields are at 1; an array level counts as one) that is
  * an object or array is folded: {@code {"a":{"b":{"c":1}}}} with maxDepth 2 becomes
  * {@code {"a":{"b":"{\"c\":1}"}}}, path {@code a.b}.
@@ -48,14 +48,30 @@ public final class BoundDepth implements UDF2<String, Integer, Row> {
 
   @Override
   public Row call(String payload, Integer maxDepth) {
-    if (payload == null || maxDepth == null) {
-      return RowFactory.create(payload, null);
+    if (payload == null || maxDepth == null || !mayBeDeeper(payload, maxDepth)) {
+      return null; // nothing to fold: the caller keeps the payload
     }
     try {
       return fold(payload, maxDepth);
     } catch (Exception e) { // not JSON Spark reads: Spark's own parse reports it
       return RowFactory.create(payload, null);
     }
+  }
+
+  /**
+   * Whether the text holds more than {@code maxDepth} opening brackets (strings included):
+   * without them it cannot nest that deep. A scan of chars, no allocation: almost every
+   * payload stops here, so the parser runs only for the few that may be deep.
+   */
+  static boolean mayBeDeeper(String payload, int maxDepth) {
+    int opening = 0;
+    for (int i = 0, n = payload.length(); i < n; i++) {
+      char c = payload.charAt(i);
+      if ((c == '{' || c == '[') && ++opening > maxDepth) {
+        return true;
+      }
+    }
+    return false;
   }
 
   private static Row fold(String payload, int maxDepth) throws java.io.IOException {
