@@ -106,12 +106,19 @@ def run_bare(spark: SparkSession, topic: BenchTopic, snapshot_id: int) -> BareRu
     return BareRun(total[0], int(rows), {k: round(v, 3) for k, v in durations.items()})
 
 
-def run_bare_parse(spark: SparkSession, topic: BenchTopic, snapshot_id: int, structure: T.StructType) -> BareRun:
-    """Read raw once, parse each payload once with ``structure``, write the fields twice."""
+def run_bare_parse(
+    spark: SparkSession, topic: BenchTopic, snapshot_id: int, structure: T.StructType, *, exact: bool = True
+) -> BareRun:
+    """Read raw once, parse each payload once with ``structure``, write the fields twice.
+
+    ``exact``: the job's parse (``parse_payload``: numbers as sent, malformed payloads
+    told apart); otherwise a plain ``from_json`` with the same STRING leaves, what a
+    job that accepts doubles' text would write.
+    """
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
-    from spark_jobs.parse.payload import leaf_paths, parse_payload, string_leaves, value_at
+    from spark_jobs.parse.payload import PARSED, leaf_paths, parse_payload, string_leaves, value_at
     from spark_jobs.read.incremental_read import SnapshotRange, read_increment
 
     targets = bare_tables(topic)
@@ -122,9 +129,11 @@ def run_bare_parse(spark: SparkSession, topic: BenchTopic, snapshot_id: int, str
         with stopwatch() as step:
             raw = read_increment(spark, topic.tables.raw, SnapshotRange(None, snapshot_id))
             fields = [value_at(path).alias(f"f{i}") for i, path in enumerate(leaf_paths(structure))]
-            parsed = parse_payload(raw, string_leaves(structure)).select(
-                "message_id", "idempotency_key", "event_ts", "ingest_ts", *fields
-            )
+            if exact:
+                parsed = parse_payload(raw, structure)
+            else:
+                parsed = raw.withColumn(PARSED, F.from_json(F.col("payload"), string_leaves(structure)))
+            parsed = parsed.select("message_id", "idempotency_key", "event_ts", "ingest_ts", *fields)
             parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
             rows = parsed.agg(F.count(F.lit(1))).collect()[0][0]
         durations["read_parse"] = step[0]
@@ -151,23 +160,27 @@ def run_distance_to_limit(spark: SparkSession, ctx: BenchContext, params: Params
     unified: list[JobRun] = []
     bare: list[BareRun] = []
     bare_parse: list[BareRun] = []
+    plain_parse: list[BareRun] = []
     for repeat in range(ctx.repeat):
-        order = ("unified", "bare", "parse") if repeat % 2 == 0 else ("parse", "bare", "unified")
+        order = ("unified", "bare", "parse", "plain") if repeat % 2 == 0 else ("plain", "parse", "bare", "unified")
         for design in order:
             if design == "unified":
                 drop_outputs(spark, topic)
                 unified.append(run_job(spark, topic, f"{NAME}-{repeat}-unified"))
             elif design == "bare":
                 bare.append(run_bare(spark, topic, snapshot_id))
-            else:
+            elif design == "parse":
                 bare_parse.append(run_bare_parse(spark, topic, snapshot_id, structure))
+            else:
+                plain_parse.append(run_bare_parse(spark, topic, snapshot_id, structure, exact=False))
     drop_outputs(spark, topic)
     drop_tables(spark, bare_tables(topic))
     for run in unified:
         if run.report.raw.rows_read != params.rows:
             raise BenchmarkError(f"topic {topic.topic}: unified run read {run.report.raw.rows_read} rows")
-    if any(b.rows != params.rows for b in (*bare, *bare_parse)):
-        raise BenchmarkError(f"topic {topic.topic}: bare copies read {[b.rows for b in (*bare, *bare_parse)]} rows")
+    copies = (*bare, *bare_parse, *plain_parse)
+    if any(b.rows != params.rows for b in copies):
+        raise BenchmarkError(f"topic {topic.topic}: bare copies read {[b.rows for b in copies]} rows")
 
     unified_s = [r.wall_s for r in unified]
     bare_s = [b.wall_s for b in bare]
@@ -175,6 +188,12 @@ def run_distance_to_limit(spark: SparkSession, ctx: BenchContext, params: Params
     bare_profile = {k: float(Stats.of(b.durations_s[k] for b in bare).median) for k in bare[0].durations_s}
     parse_s = [b.wall_s for b in bare_parse]
     parse_profile = {k: float(Stats.of(b.durations_s[k] for b in bare_parse).median) for k in bare_parse[0].durations_s}
+    plain_s = [b.wall_s for b in plain_parse]
+    plain_profile = {
+        k: float(Stats.of(b.durations_s[k] for b in plain_parse).median) for k in plain_parse[0].durations_s
+    }
+    exact_read_parse = [b.durations_s["read_parse"] for b in bare_parse]
+    plain_read_parse = [b.durations_s["read_parse"] for b in plain_parse]
     return BenchResult(
         name=NAME,
         title="unified job vs a bare read-once, write-two-copies job",
@@ -198,15 +217,30 @@ def run_distance_to_limit(spark: SparkSession, ctx: BenchContext, params: Params
             "parsing_copy_durations_s_median": parse_profile,
             "unified_vs_parsing_copy": paired_ratios(unified_s, parse_s).to_dict(),
             "parsing_copy_vs_bare": paired_ratios(parse_s, bare_s).to_dict(),
+            "plain_parsing_copy_wall_s": Stats.of(plain_s).to_dict(),
+            "plain_parsing_copy_durations_s_median": plain_profile,
+            # what exact numbers (and telling malformed payloads apart) cost: target <= 1.2
+            "exact_vs_plain_read_parse": paired_ratios(exact_read_parse, plain_read_parse).to_dict(),
+            "exact_vs_plain_wall": paired_ratios(parse_s, plain_s).to_dict(),
             "dedup": unified[-1].report.to_dict()["dedup"],
         },
-        tables=[_references_table(unified_s, bare_s, parse_s), _profile_table(profile, bare_profile, parse_profile)],
+        tables=[
+            _references_table(unified_s, bare_s, parse_s, plain_s),
+            _exactness_table(exact_read_parse, plain_read_parse),
+            _profile_table(profile, bare_profile, parse_profile),
+        ],
     )
 
 
-def _references_table(unified_s: list[float], bare_s: list[float], parse_s: list[float]) -> Table:
+def _references_table(unified_s: list[float], bare_s: list[float], parse_s: list[float], plain_s: list[float]) -> Table:
     rows = []
-    for label, walls in (("unified", unified_s), ("bare copy", bare_s), ("parsing copy", parse_s)):
+    references = (
+        ("unified", unified_s),
+        ("bare copy", bare_s),
+        ("parsing copy", parse_s),
+        ("parsing copy, plain from_json", plain_s),
+    )
+    for label, walls in references:
         stats = Stats.of(walls)
         ratio = paired_ratios(unified_s, walls).median
         rows.append((label, fmt(stats.median), fmt(stats.minimum), fmt(stats.maximum), fmt(ratio)))
@@ -214,6 +248,25 @@ def _references_table(unified_s: list[float], bare_s: list[float], parse_s: list
         "the job and its two references: wall seconds, and unified / reference (median of paired ratios)",
         ("run", "median", "min", "max", "unified / it"),
         tuple(rows),
+    )
+
+
+def _exactness_table(exact: list[float], plain: list[float]) -> Table:
+    """The parsing copy's read + parse step, the job's parse against a plain ``from_json``."""
+    ratio = paired_ratios(exact, plain)
+    return Table(
+        "what exact numbers cost: the parsing copy's read + parse seconds (target exact / plain <= 1.2)",
+        ("parse", "median", "min", "max", "exact / plain"),
+        (
+            (
+                "exact (the job's parse_payload)",
+                fmt(Stats.of(exact).median),
+                fmt(min(exact)),
+                fmt(max(exact)),
+                fmt(ratio.median),
+            ),
+            ("plain from_json", fmt(Stats.of(plain).median), fmt(min(plain)), fmt(max(plain)), ""),
+        ),
     )
 
 

@@ -38,6 +38,7 @@ BENCHMARKS = (
     "wide_payload",
     "event_guards",
     "hostile_events",
+    "small_increment",
 )
 """Module ``bench.<name>`` writes ``<name>.json``; cheap and most-asked-for first."""
 SPARK_FREE = {"dag_parse_scaling"}

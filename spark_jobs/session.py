@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from spark_jobs.interface import CATALOG, CatalogType, catalog_conf
+from spark_jobs.interface import CATALOG, CatalogType, catalog_conf, job_jvm_conf
 
 __all__ = ["CATALOG", "DEFAULT_WAREHOUSE", "CatalogType", "build_session", "catalog_conf"]
 
@@ -70,6 +70,7 @@ def local_conf() -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
+        **job_jvm_conf(),
     }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from lakehouse_unified.config import EmrServerlessConfig, TopicConfig
 from lakehouse_unified.run_plan import RunPlan
 from spark_jobs.config.job_args import JobArgs
-from spark_jobs.interface import PII_HASH_KEY_ENV, PII_HASH_KEY_SECRET_ENV, catalog_conf
+from spark_jobs.interface import PII_HASH_KEY_ENV, PII_HASH_KEY_SECRET_ENV, catalog_conf, job_jvm_conf
 
 __all__ = ["PII_HASH_KEY_ENV", "PII_HASH_KEY_SECRET_ENV", "build_job_arguments", "job_run_name"]
 
@@ -97,6 +97,7 @@ def spark_submit_parameters(config: TopicConfig, emr: EmrServerlessConfig) -> st
         "spark.emr-serverless.driverEnv.PYSPARK_DRIVER_PYTHON": venv_python,
         "spark.emr-serverless.driverEnv.PYSPARK_PYTHON": venv_python,
         "spark.executorEnv.PYSPARK_PYTHON": venv_python,
+        **job_jvm_conf(),
     }
     conf.update(catalog_conf(config.storage.catalog_type, config.storage.warehouse))
     conf.update(dict(emr.spark_conf))  # the topic's own tuning wins

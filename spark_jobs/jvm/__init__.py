@@ -1,7 +1,8 @@
 """The job's JVM functions (Java source in ``src/``, built into ``UDF_JAR`` by ``make setup``).
 
 Written in Java where Spark has no function for the job and a Python UDF would move
-every row through Python: ``BoundDepth`` (``parse/depth.py``). The jar goes on the
+every row through Python: ``BoundDepth`` (``parse/depth.py``) and ``MarkNumbers``
+(``parse/exact_numbers.py``). The jar goes on the
 session's classpath (``session.py``), on ``spark-submit --jars`` locally, and ships with
 the EMR package next to ``spark_jobs.zip`` (``emr_package.py``).
 """
@@ -19,6 +20,7 @@ JAR_NAME = "lakehouse-unified-udfs.jar"
 JAR_ENV = "LAKEHOUSE_UDF_JAR"
 FUNCTIONS = {
     "lakehouse_bound_depth": ("lakehouse.unified.BoundDepth", "struct<payload:string,folded:array<string>>"),
+    "lakehouse_mark_numbers": ("lakehouse.unified.MarkNumbers", "binary"),
 }
 
 

@@ -24,7 +24,6 @@ from spark_jobs.parse.payload import (
     TOO_LARGE,
     infer_payload_structure,
     parse_payload,
-    string_leaves,
     with_paths,
 )
 from spark_jobs.run.context import Batch, CachedFrames, DedupCounts, RunContext
@@ -85,7 +84,7 @@ def build_batch(
         unparsed = going_on & ~readable
         parsed = parse_payload(
             labelled,
-            string_leaves(bounded.structure),
+            bounded.structure,
             parse_where=going_on & ~unparsed,
             # missing keys: the errors table keys them by a digest of it; poison: kept for replay
             keep_payload=(status == "missing_key") | unparsed,

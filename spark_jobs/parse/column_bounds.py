@@ -166,7 +166,7 @@ def _map_like(data_type: T.DataType, bounds: CuratedBounds) -> bool:
     return len(data_type.fields) > bounds.max_object_keys or _data_like_keys(data_type)
 
 
-def overflow_json(payload: Column, parsed_keys: dict[Path, list[str]]) -> Column:
+def overflow_json(payload: Column, parsed_keys: dict[Path, list[str]], marked_payload: Column | None = None) -> Column:
     """``{"dotted.path": "text", ...}`` of the row's overflow keys (null when none).
 
     ``parsed_keys``: each overflow parent's keys that are parsed as columns
@@ -178,12 +178,14 @@ def overflow_json(payload: Column, parsed_keys: dict[Path, list[str]]) -> Column
     keys, which one payload can make thousands: a 3,000-literal set in the plan made
     every later query of the run pay for it (2.3 x a normal run).
     Every key of the increment is in the inferred structure, so "not parsed" is
-    exactly "overflow".
+    exactly "overflow". ``marked_payload``: the row's ``exact_numbers.mark`` of the
+    payload when the caller has it already (computed here otherwise).
     """
     if not parsed_keys:
         return F.lit(None).cast("string")
-    marked = exact_numbers.markable(payload)
-    maps: dict[Path, Column] = {(): _as_map(exact_numbers.mark(payload))}
+    marked_text = exact_numbers.mark(payload) if marked_payload is None else marked_payload
+    marked = marked_text.isNotNull()
+    maps: dict[Path, Column] = {(): _as_map(F.coalesce(marked_text, payload))}
 
     def map_of(path: Path) -> Column:
         if path not in maps:

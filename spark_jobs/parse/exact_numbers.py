@@ -6,65 +6,89 @@ Spark's JSON parser hands a number that sits in a STRING field to Jackson's
 ``1234567890.123456789`` loses its last digits and ``1e400`` becomes ``"Infinity"``.
 No JSON option of Spark 3.5 changes that (``prefersDecimal`` only affects inference,
 and a DECIMAL field still cannot hold 1e400 or 40 digits), and a Python UDF would
-parse every payload a second time. So, before ``from_json``, one
-``regexp_replace`` (Java regex, in the JVM) turns every fraction/exponent token and
-every ``NaN``/``Infinity`` token outside a string into a JSON string that starts with
-a NUL character: ``1.50`` -> ``"\\u00001.50"``. Parsed into a STRING field that value
-is NUL + the token; inside an array or object kept as JSON text it is the quoted
-escape again. :func:`restore` removes the marker from both, so curated holds the
-token itself (``1.50``, ``1e400``, ``NaN``) and nested JSON keeps it as a number.
-Integers need none of this: Spark already writes them digit for digit.
+parse every payload a second time. So, before ``from_json``, every fraction/exponent
+token and every ``NaN``/``Infinity`` token outside a string is quoted (:func:`mark`,
+``MarkNumbers`` in ``spark_jobs/jvm``: one pass over the bytes in the JVM):
+
+- a token that is the value of one of the parsed struct's leaves becomes a plain JSON
+  string, ``1.50`` -> ``"1.50"``: the STRING field reads the token as sent, nothing to
+  undo;
+- any other token (inside an array, or inside an object a leaf keeps as JSON text)
+  becomes a string that starts with a NUL character, ``"\\u00001.50"``; in the JSON
+  text Spark writes for that leaf it is the quoted escape again, and
+  :func:`restore_nested` turns it back into the number ``1.50``.
+
+So curated holds the token itself (``1.50``, ``1e400``, ``NaN``) and nested JSON keeps
+it as a number. Integers need none of this: Spark already writes them digit for digit.
+String literals are skipped whole (digits inside strings are never touched) and a token
+must be a whole JSON number (``01.5``, ``.5``, ``1.`` stay as they are, so a malformed
+payload stays malformed).
 
 The marker is unambiguous because it is only used on payloads that do not contain the
-escape ``\\u0000`` already (a raw NUL is not valid JSON): :func:`markable`. A payload
-that does carry a NUL escape is parsed as before, so its fractions show Java's form
-(docs/RELIABILITY.md lists this as the one exception).
+escape ``\\u0000`` already (a raw NUL is not valid JSON): the function returns null for
+those, and for payloads with nothing to quote, and the caller parses the payload as
+sent; such a payload's fractions show Java's form (docs/RELIABILITY.md lists this as
+the one exception).
 
-The pattern is written so that Java's regex engine never recurses per character
-(possessive quantifiers, a string literal matched as ``"[^"\\\\]*+(?:\\\\.[^"\\\\]*+)*+"``):
-a 1 MB payload is one linear scan. ``\\G`` chains the matches, so the text between two
-numbers is walked once and a string literal is always skipped whole: digits inside
-strings are never touched. A token must be a whole JSON number (``01.5``, ``.5``,
-``1.`` stay as they are, so a malformed payload stays malformed).
+Cost (bench/distance_to_limit.py, "exact numbers"): the regular expression this
+replaced, over the whole payload, plus restoring every leaf, made the parse 2.5 x a
+plain ``from_json``; only text and array leaves are looked at now
+(:func:`leaf_restore`), and only for a marker.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterable
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
+Path = tuple[str, ...]
 NUL = "\x00"
 ESCAPED_NUL = "\\u0000"  # the six characters of the JSON escape
-_STRING = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"' + r"|'[^'\\]*+(?:\\.[^'\\]*+)*+'"  # Spark also reads 'single'
-_NUMBER_TOKEN = (
-    r"(?<![\w.+\-])"
-    r"(?:-?(?:0|[1-9][0-9]*+)(?:\.[0-9]++(?:[eE][+\-]?[0-9]++)?|[eE][+\-]?[0-9]++)"
-    r"|[+\-]?(?:NaN|Infinity|INF))"
-    r"(?![\w.+\-])"
-)
-_START = r"[\-0-9NI+]"  # characters a token can start with
-_NOT_START = r"""[^"'\-0-9NI+]"""
-MARK_PATTERN = rf"\G((?:{_NOT_START}++|{_STRING}|(?!{_NUMBER_TOKEN}){_START})*+)({_NUMBER_TOKEN})"
-MARK_REPLACEMENT = r'$1"\\u0000$2"'
+MARK_NUMBERS = "lakehouse_mark_numbers"
 RESTORE_NESTED = r'"\\u0000([^"\\]*+)"'  # a marked token inside JSON text Spark wrote
 
 
-def markable(payload: Column) -> Column:
-    """The payload has no NUL escape of its own, so the marker is unambiguous in it."""
-    return ~payload.contains(ESCAPED_NUL)
-
-
-def mark(payload: Column) -> Column:
-    """The payload with every fraction/exponent/NaN/Infinity token quoted and marked
-    (unchanged where not :func:`markable`)."""
-    return F.when(markable(payload), F.regexp_replace(payload, MARK_PATTERN, MARK_REPLACEMENT)).otherwise(payload)
+def mark(payload: Column, leaf_paths: Iterable[Path] = ()) -> Column:
+    """The payload with its fraction/exponent/NaN/Infinity tokens quoted (module
+    docstring); null where nothing was quoted. ``leaf_paths``: the parsed struct's
+    leaves, whose tokens are quoted without a marker (register the ``spark_jobs.jvm``
+    functions first)."""
+    # A binary literal reaches the function as the same array on every row: parsed once.
+    paths = json.dumps([list(p) for p in leaf_paths], ensure_ascii=False).encode()
+    return F.call_udf(MARK_NUMBERS, payload.cast("binary"), F.lit(bytearray(paths))).cast("string")
 
 
 def restore(value: Column, marked: Column) -> Column:
-    """A parsed STRING value with the markers of its row removed: the tokens as sent."""
+    """A value parsed from a marked payload with every marker removed: a marked token on
+    its own (``NUL1.50``, a value of a key outside the struct) or inside JSON text.
+    ``marked``: the row's payload was marked (:func:`mark` was not null)."""
     return (
         F.when(~marked, value)
         .when(value.startswith(NUL), value.substr(F.lit(2), F.length(value)))
         .when(value.contains(ESCAPED_NUL), F.regexp_replace(value, RESTORE_NESTED, "$1"))
         .otherwise(value)
     )
+
+
+def restore_nested(value: Column, marked: Column) -> Column:
+    """A leaf's value with the markers inside its JSON text removed (a leaf's own token
+    is never marked)."""
+    return F.when(marked & value.contains(ESCAPED_NUL), F.regexp_replace(value, RESTORE_NESTED, "$1")).otherwise(value)
+
+
+_NEVER_TEXT = (T.NumericType, T.BooleanType)
+
+
+def leaf_restore(inferred: T.DataType) -> Callable[[Column, Column], Column] | None:
+    """How to restore a leaf Spark inferred as ``inferred`` (None: nothing to restore).
+
+    Inference reads the same payloads: a leaf inferred as a number or boolean never held
+    an object or array (that would have made it text), so no JSON text with markers.
+    Anything else (text, arrays, objects kept as text, fields added from the contract)
+    may.
+    """
+    return None if isinstance(inferred, _NEVER_TEXT) else restore_nested

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spark_jobs import faults
+from spark_jobs.jvm import register_functions
 from spark_jobs.parse import exact_numbers
 from spark_jobs.parse.column_bounds import OVERFLOW, overflow_json
 from spark_jobs.parse.depth import SENT_PAYLOAD
@@ -113,8 +114,8 @@ def parse_payload(
     keep_payload: Column | None = None,
     overflow: dict[Path, list[str]] | None = None,
 ) -> DataFrame:
-    """Add ``_p`` (the parsed payload), ``_corrupt`` (payload text if not an object),
-    ``_malformed`` and, when the structure was bounded with overflow keys,
+    """Add ``_p`` (the parsed payload, every leaf STRING: ``string_leaves``), ``_corrupt``
+    (payload text if not an object), ``_malformed`` and, when the structure was bounded with overflow keys,
     ``_overflow`` (``overflow``: ``BoundedStructure.overflow_filters``, read by
     ``column_bounds.overflow_json``).
 
@@ -122,16 +123,24 @@ def parse_payload(
     ``_malformed``, and lose their payload. Once parsed, the payload text is kept only
     for malformed rows (curated shows it) and where ``keep_payload`` holds: the parsed
     rows are cached, and the text would double their size.
+
+    ``structure``: the increment's inferred structure (typed leaves tell which leaves
+    can hold a marked number, ``exact_numbers.leaf_restore``; given as STRING leaves,
+    every leaf is restored).
     """
-    schema = T.StructType([*structure.fields, T.StructField(CORRUPT, T.StringType())])
+    register_functions(df.sparkSession)
+    schema = T.StructType([*string_leaves(structure).fields, T.StructField(CORRUPT, T.StringType())])
     if PARSE_FAILED not in df.columns:
         df = df.withColumn(PARSE_FAILED, F.lit(None).cast("string"))
-    df = df.withColumn(_MARKED, exact_numbers.markable(F.col("payload")))  # read by every leaf: once per row
-    marked = F.col(_MARKED)
+    # once per row, read by every leaf
+    df = df.withColumn(_MARKED, exact_numbers.mark(F.col("payload"), leaf_paths(structure)))
+    marked = F.col(_MARKED).isNotNull()
     parsed = faults.poisoned(
         F.col("payload"),
         F.from_json(
-            exact_numbers.mark(F.col("payload")), schema, {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"}
+            F.coalesce(F.col(_MARKED), F.col("payload")),
+            schema,
+            {"columnNameOfCorruptRecord": CORRUPT, "mode": "PERMISSIVE"},
         ),
     )
     malformed = (
@@ -147,7 +156,7 @@ def parse_payload(
     # A malformed row has no fields (a lone surrogate parses, but into changed text).
     out = out.withColumn(PARSED, F.when(~F.col(MALFORMED), _restored(F.col(PARSED), structure, marked)))
     if overflow:
-        extra = overflow_json(F.col("payload"), overflow)
+        extra = overflow_json(F.col("payload"), overflow, F.col(_MARKED))
         out = out.withColumn(OVERFLOW, extra if parse_where is None else F.when(parse_where, extra))
     out = out.drop(_MARKED)
     # A payload kept as text is the one sent, not its depth-bounded rewrite (parse/depth.py).
@@ -173,7 +182,8 @@ def _restored(parsed: Column, structure: T.StructType, marked: Column) -> Column
             if isinstance(f.dataType, T.StructType) and f.dataType.fields:
                 child = F.when(child.isNotNull(), rebuild(child, f.dataType))
             elif not isinstance(f.dataType, T.StructType):
-                child = exact_numbers.restore(child, marked)
+                restore = exact_numbers.leaf_restore(f.dataType)
+                child = child if restore is None else restore(child, marked)
             fields.append(child.alias(f.name))
         return F.struct(*fields)
 

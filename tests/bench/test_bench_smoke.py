@@ -22,6 +22,7 @@ from bench import (
     hostile_events,
     increment_after_runs,
     increment_vs_history,
+    small_increment,
     suite_size,
     throughput_memory,
     unified_vs_parallel,
@@ -93,6 +94,17 @@ def test_distance_to_limit(spark: SparkSession, hash_key: str, tmp_path: Path) -
     assert {"read", "write_1", "write_2"} <= set(doc["details"]["bare_durations_s_median"])
     assert {"read_parse", "write_1", "write_2"} <= set(doc["details"]["parsing_copy_durations_s_median"])
     assert doc["details"]["unified_vs_parsing_copy"]["median"] > 0
+    assert doc["details"]["exact_vs_plain_read_parse"]["median"] > 0
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_small_increment(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
+    params = small_increment.Params(history=400, history_runs=2, shallow_history=100, increment=20)
+    result = small_increment.run_small_increment(spark, _context(tmp_path, "bsm_sinc"), params)
+    doc = _written(result, tmp_path, 20)
+    assert doc["details"]["walls_s"]["deep"] and doc["details"]["walls_s"]["shallow"]
+    assert {"dedup", "curated", "semantic"} <= set(doc["details"]["durations_s_median"]["deep"])
 
 
 @pytest.mark.spark
