@@ -115,8 +115,8 @@ def parse_payload(
     overflow: dict[Path, list[str]] | None = None,
 ) -> DataFrame:
     """Add ``_p`` (the parsed payload, every leaf STRING: ``string_leaves``), ``_corrupt``
-    (payload text if not an object), ``_malformed`` and, when the structure was bounded with overflow keys,
-    ``_overflow`` (``overflow``: ``BoundedStructure.overflow_filters``, read by
+    (payload text if not an object), ``_malformed`` and, when the structure was bounded
+    with overflow keys, ``_overflow`` (``overflow``: ``BoundedStructure.overflow_filters``, read by
     ``column_bounds.overflow_json``).
 
     Only rows where ``parse_where`` holds are parsed; the others get null ``_p`` and
@@ -132,8 +132,9 @@ def parse_payload(
     schema = T.StructType([*string_leaves(structure).fields, T.StructField(CORRUPT, T.StringType())])
     if PARSE_FAILED not in df.columns:
         df = df.withColumn(PARSE_FAILED, F.lit(None).cast("string"))
-    # once per row, read by every leaf
-    df = df.withColumn(_MARKED, exact_numbers.mark(F.col("payload"), leaf_paths(structure)))
+    # once per row, read by every leaf; only on the rows that are parsed
+    marked_text = exact_numbers.mark(F.col("payload"), leaf_paths(structure))
+    df = df.withColumn(_MARKED, marked_text if parse_where is None else F.when(parse_where, marked_text))
     marked = F.col(_MARKED).isNotNull()
     parsed = faults.poisoned(
         F.col("payload"),
