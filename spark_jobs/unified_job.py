@@ -198,7 +198,7 @@ def _dedup_parse_drift(
     poison: PoisonEvents | None = None,
 ) -> Batch:
     stage[0] = "parse"
-    batch = build_batch(ctx, raw, consumed, cache, poison)
+    batch = build_batch(ctx, raw, consumed, cache, poison, rows=stages.raw.rows_read if stages.raw else None)
     stages.dedup = batch.counts
     maybe_stop_context(ctx.spark, "after_parse")
     stage[0] = "drift"

@@ -60,6 +60,19 @@ def event_ts_in_future(max_ahead_minutes: int) -> Column:
 
 
 LAYOUT = "_layout"
+ROWS_PER_PARTITION = 25_000
+"""Rows per partition of the labelled increment (at most ``spark.sql.shuffle.partitions``)."""
+
+
+def layout_partitions(rows: int, most: int) -> int:
+    """Partitions for an increment of ``rows``: one per ``ROWS_PER_PARTITION``, 1 to ``most``.
+
+    The labelled rows are cached and every later step's actions read all their
+    partitions: 32 partitions of a 100-row increment cost 32 tasks per action, some
+    hundred actions a run (measured 2026-12-06: a second or more per step). Adaptive
+    execution cannot coalesce them: the partitioning of a cached plan is kept.
+    """
+    return max(1, min(most, -(-rows // ROWS_PER_PARTITION)))
 
 
 def label_duplicates(
@@ -67,6 +80,7 @@ def label_duplicates(
     consumed: DataFrame | None,
     layout: Column | None = None,
     max_event_ts_ahead_minutes: int = 5,
+    partitions: int | None = None,
 ) -> DataFrame:
     """Add ``_dedup_status`` (one of STATUSES) and ``_reused_message_id`` to every raw row.
 
@@ -76,7 +90,8 @@ def label_duplicates(
     ``layout``, a function of ``idempotency_key``, decides how the labelled rows are
     spread over partitions: the window over each key shuffles them anyway, so it can
     shuffle them by ``layout`` (a key's rows still meet in one partition) and leave them
-    grouped as the writes downstream want them, sparing each write a shuffle of its own.
+    grouped as the writes downstream want them, sparing each write a shuffle of its own,
+    into ``partitions`` partitions (None: the session's shuffle partitions).
     """
     df = raw
     if consumed is not None:
@@ -103,7 +118,8 @@ def label_duplicates(
     eligible = ~missing_key & ~consumed_here & (F.col("_arrival_rank") == 1) & ~future
     by_key: list[str] = ["idempotency_key"]
     if layout is not None:
-        df = df.withColumn(LAYOUT, layout).repartition(LAYOUT)
+        df = df.withColumn(LAYOUT, layout)
+        df = df.repartition(partitions, LAYOUT) if partitions else df.repartition(LAYOUT)
         by_key = [LAYOUT, "idempotency_key"]  # satisfied by the layout's partitioning: no second shuffle
     latest_version = Window.partitionBy(*by_key).orderBy(
         eligible.desc(),  # eligible rows first, so rank 1 is the latest eligible version

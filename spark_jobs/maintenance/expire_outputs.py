@@ -9,7 +9,7 @@ stay. The errors table holds no checkpoint: the requested bound stands.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,14 @@ from pyspark.sql import SparkSession
 from spark_jobs.commit.checkpoints import output_tables, read_checkpoints
 from spark_jobs.interface import Layer, holds_checkpoint_keys
 from spark_jobs.maintenance.procedures import ExpiryPlan, as_utc, expire_snapshots, requested_utc
-from spark_jobs.read.snapshots import SnapshotInfo, current_ancestry, table_exists
+from spark_jobs.read.snapshots import (
+    SnapshotInfo,
+    ancestry_from_metadata,
+    current_ancestry,
+    oldest_snapshot_at,
+    table_exists,
+    table_metadata,
+)
 from spark_jobs.tables import TopicTables
 
 
@@ -57,6 +64,12 @@ def plan_output_expiry(
     return ExpiryPlan(topic, table, requested, bound, holder.snapshot_id, reason)
 
 
+def has_snapshots_before(metadata: Mapping[str, Any], plan: ExpiryPlan) -> bool:
+    """Whether the table has a snapshot the plan's bound would expire (any branch)."""
+    oldest = oldest_snapshot_at(metadata)
+    return plan.older_than is not None and oldest is not None and as_utc(oldest) < plan.older_than
+
+
 def expire_outputs(
     spark: SparkSession, topic: str, older_than: datetime, retain_last: int = 1, dry_run: bool = False
 ) -> dict[str, dict[str, Any]]:
@@ -69,7 +82,13 @@ def expire_outputs(
         if not table_exists(spark, table):
             continue
         checkpoint = None if layer is None else getattr(checkpoints, layer)
-        plan = plan_output_expiry(topic, table, layer, current_ancestry(spark, table), older_than, checkpoint)
-        expired = {} if dry_run else expire_snapshots(spark, plan, retain_last)
+        metadata = table_metadata(spark, table)
+        plan = plan_output_expiry(topic, table, layer, ancestry_from_metadata(metadata), older_than, checkpoint)
+        # Nothing older than the bound: the procedure would expire nothing and still
+        # cost seconds (3-4 s a run for the three tables, measured 2026-12-06).
+        if dry_run or not has_snapshots_before(metadata, plan):
+            expired: dict[str, int] = {}
+        else:
+            expired = expire_snapshots(spark, plan, retain_last)
         results[table.replace("`", "")] = {**asdict(plan), "expired": expired}
     return results

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs.config.curated_bounds import CuratedBounds
@@ -14,6 +14,7 @@ from spark_jobs.dedup.deduplicate import (
     PROCESSED,
     count_by_status,
     label_duplicates,
+    layout_partitions,
     rows_to_process,
 )
 from spark_jobs.parse.column_bounds import bound_structure
@@ -44,17 +45,23 @@ def not_parsed_reason(raw: DataFrame, bounds: CuratedBounds, poison: PoisonEvent
     return reason if poison is None else F.when(poison.matches(), F.lit(poison.reason)).otherwise(reason)
 
 
+def _shuffle_partitions(spark: SparkSession) -> int:
+    return int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
+
+
 def build_batch(
     ctx: RunContext,
     raw: DataFrame,
     consumed: DataFrame | None,
     cache: CachedFrames,
     poison: PoisonEvents | None = None,
+    rows: int | None = None,
 ) -> Batch:
     """Dedup labels, the payload structure (bounded) and the parsed rows of ``raw``.
 
     ``consumed``: the (message_id, key) pairs earlier runs consumed (None: none to check).
     ``poison``: rows left unparsed, quarantined with its reason (``run/isolate_poison.py``).
+    ``rows``: how many rows ``raw`` holds, when known: the cached batch gets partitions to match.
     """
     config = ctx.config
     bounds = config.curated_bounds
@@ -78,6 +85,7 @@ def build_batch(
             consumed,
             layout=output_bucket(F.col("idempotency_key")),
             max_event_ts_ahead_minutes=config.max_event_ts_ahead_minutes,
+            partitions=None if rows is None else layout_partitions(rows, _shuffle_partitions(ctx.spark)),
         )
         status = F.col(DEDUP_STATUS)
         going_on = status.isin(*PROCESSED)

@@ -14,7 +14,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs.commit.upsert import PinnedTable, append_validated, join_stored
-from spark_jobs.dedup.deduplicate import DEDUP_STATUS, label_duplicates
+from spark_jobs.dedup.deduplicate import DEDUP_STATUS, ROWS_PER_PARTITION, label_duplicates, layout_partitions
 from spark_jobs.tables import OUTPUT_BUCKETS, OUTPUT_PARTITIONING, OUTPUT_TABLE_PROPERTIES, output_bucket
 
 pytestmark = pytest.mark.spark
@@ -44,6 +44,23 @@ def test_layout_changes_no_label(spark: SparkSession) -> None:
     laid = {(r.message_id, r.ingest_ts): r[DEDUP_STATUS] for r in label_duplicates(raw, None, _layout()).collect()}
     assert laid == plain
     assert {"kept", "network_duplicate", "superseded"} <= set(plain.values())
+
+
+def test_layout_partitions_follow_the_increment() -> None:
+    assert layout_partitions(0, 32) == layout_partitions(100, 32) == 1
+    assert layout_partitions(ROWS_PER_PARTITION + 1, 32) == 2
+    assert layout_partitions(10_000_000, 32) == 32
+
+
+def test_a_small_increment_is_labelled_into_its_own_few_partitions(spark: SparkSession) -> None:
+    """The cached batch keeps the labelled rows' partitions: a 100-row increment must
+    not cost 32 tasks per action. Same labels, in one partition (three on request)."""
+    raw = _raw(spark)
+    plain = {(r.message_id, r.ingest_ts): r[DEDUP_STATUS] for r in label_duplicates(raw, None).collect()}
+    for partitions in (layout_partitions(raw.count(), 32), 3):
+        labelled = label_duplicates(raw, None, _layout(), partitions=partitions)
+        assert labelled.rdd.getNumPartitions() == partitions
+        assert {(r.message_id, r.ingest_ts): r[DEDUP_STATUS] for r in labelled.collect()} == plain
 
 
 def test_key_window_reuses_the_layout_shuffle(spark: SparkSession) -> None:

@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from spark_jobs.interface import CHECKPOINT_KEYS
 from spark_jobs.interface import UNIFIED_CHECKPOINT_KEY as UNIFIED_KEY
-from spark_jobs.maintenance.compact_outputs import compaction_options
-from spark_jobs.maintenance.expire_outputs import plan_output_expiry
+from spark_jobs.maintenance.compact_outputs import compaction_options, due_after_files, files_since_compaction
+from spark_jobs.maintenance.expire_outputs import has_snapshots_before, plan_output_expiry
 from spark_jobs.read.snapshots import SnapshotInfo
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -59,3 +59,29 @@ def test_unified_checkpoint_is_held_by_curated_and_a_stale_semantic_holder_does_
     # in tiered mode it does
     held = plan_output_expiry("orders", "semantic_db.orders", "semantic", semantic, T0 + timedelta(days=10), 7)
     assert held.kept_snapshot == 4
+
+
+def test_expiry_is_skipped_when_no_snapshot_is_older_than_the_bound() -> None:
+    bound = datetime(2024, 1, 8, tzinfo=UTC)
+    plan = plan_output_expiry("orders", "semantic_db.orders_errors", None, [], bound)
+
+    def metadata(*committed: datetime) -> dict[str, object]:
+        snapshots = [{"snapshot-id": i, "timestamp-ms": int(at.timestamp() * 1000)} for i, at in enumerate(committed)]
+        return {"current-snapshot-id": len(committed) - 1, "snapshots": snapshots}
+
+    assert not has_snapshots_before(metadata(), plan)
+    assert not has_snapshots_before(metadata(bound, bound + timedelta(hours=1)), plan)
+    assert has_snapshots_before(metadata(bound - timedelta(seconds=1), bound + timedelta(hours=1)), plan)
+
+
+def test_compaction_is_due_once_enough_files_were_added_since_the_last_one() -> None:
+    def snapshot(i: int, operation: str, data: int, deletes: int = 0) -> dict[str, object]:
+        summary = {"operation": operation, "added-data-files": str(data), "added-delete-files": str(deletes)}
+        return {"snapshot-id": i, "timestamp-ms": i, "summary": summary, **({"parent-snapshot-id": i - 1} if i else {})}
+
+    history = [snapshot(0, "append", 16), snapshot(1, "replace", 16, 0), snapshot(2, "append", 16)]
+    history += [snapshot(3, "overwrite", 10, 10), snapshot(4, "append", 16)]
+    assert files_since_compaction({"current-snapshot-id": 4, "snapshots": history}) == 16 + 20 + 16
+    assert files_since_compaction({"current-snapshot-id": 0, "snapshots": history}) == 16  # never compacted
+    assert files_since_compaction({"snapshots": []}) == 0
+    assert due_after_files(4) == 4 * 16 and due_after_files(1) == 16
