@@ -15,7 +15,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from spark_jobs.dedup.deduplicate import ahead_sql
 from spark_jobs.faults import maybe_block_merge_source
-from spark_jobs.tables import quote
+from spark_jobs.tables import quote, sql_string
 
 _EPOCH = "TIMESTAMP '0001-01-01 00:00:00'"
 
@@ -113,11 +113,22 @@ def merge_sql(
         insert_cond = f" AND ({insert_when})" if insert_when else ""
         values = ", ".join("s." + c for c in cols)
         clauses.append(f"WHEN NOT MATCHED{insert_cond} THEN INSERT ({', '.join(cols)}) VALUES ({values})")
-    return f"MERGE INTO {target} t USING {SOURCE} s ON t.`_idempotency_key` = s.`_idempotency_key` " + " ".join(clauses)
+    on = f"t.`_idempotency_key` = s.`_idempotency_key`{TARGET_KEYS}"
+    return f"MERGE INTO {target} t USING {SOURCE} s ON {on} " + " ".join(clauses)
 
 
 SOURCE = "{source}"
 """Placeholder for the source view in MERGE statements built by ``merge_sql``."""
+TARGET_KEYS = "{target_keys}"
+"""Placeholder for an optional ``AND t._idempotency_key IN (...)`` (``merge_with_checkpoint``)."""
+PRUNE_MAX_KEYS = 1_000
+"""Up to this many source keys are also listed as literals in the ON clause (see ``merge_with_checkpoint``)."""
+
+
+def target_keys_sql(keys: Sequence[str]) -> str:
+    """``AND t._idempotency_key IN (...)``: a condition on the target alone, which Spark pushes
+    into the MERGE's scan of it, so Iceberg reads only the buckets (partitions) of these keys."""
+    return f" AND t.`_idempotency_key` IN ({', '.join(sql_string(k) for k in sorted(keys))})" if keys else ""
 
 
 def merge_with_checkpoint(
@@ -125,13 +136,17 @@ def merge_with_checkpoint(
     source: DataFrame,
     sql: str,
     properties: Mapping[str, str],
+    keys: Sequence[str] = (),
 ) -> None:
     """Register ``source`` under a unique view name and run the MERGE with properties.
 
     The unique name keeps two runs sharing a session from reading each other's rows.
+    ``keys``: the source's keys when few (``PRUNE_MAX_KEYS``), listed in the ON clause
+    so that the MERGE reads only their buckets of the target (the join on the source
+    alone gives the scan no filter: it reads every file of the table).
     """
     view_name = f"increment_{uuid.uuid4().hex}"
-    sql = sql.replace(SOURCE, view_name)
+    sql = sql.replace(SOURCE, view_name).replace(TARGET_KEYS, target_keys_sql(keys))
     source = maybe_block_merge_source(source, sql)  # test-only (faults.py): ``source`` unless its env var is set
     source.createOrReplaceTempView(view_name)
 

@@ -37,7 +37,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_jobs.commit.merge import merge_with_checkpoint, run_with_commit_properties
+from spark_jobs.commit.merge import PRUNE_MAX_KEYS, merge_with_checkpoint, run_with_commit_properties
 from spark_jobs.read.snapshots import current_snapshot
 
 BROADCAST_MAX_ROWS = 200_000
@@ -45,6 +45,7 @@ BROADCAST_MAX_ROWS = 200_000
 BROADCAST_MAX_BYTES = 256 * 1024 * 1024
 """...and only if their materialised size is at most this (the driver builds the broadcast)."""
 _THRESHOLD = "spark.sql.autoBroadcastJoinThreshold"
+KEY = "_idempotency_key"
 
 
 @dataclass(frozen=True)
@@ -170,4 +171,12 @@ def upsert_split(
     append_validated(spark, pinned, new_rows, laid_out)
     source = existing_rows.select(*[F.col(f"`{c}`") for c in columns])
     with broadcast_merge_source(spark, source, existing_count) as merge_source:
-        merge_with_checkpoint(spark, merge_source, merge_matched_sql, properties)
+        keys = few_keys(merge_source, existing_count)
+        merge_with_checkpoint(spark, merge_source, merge_matched_sql, properties, keys)
+
+
+def few_keys(source: DataFrame, row_count: int) -> list[str]:
+    """The source's keys when it has at most ``PRUNE_MAX_KEYS`` rows (none otherwise)."""
+    if row_count > PRUNE_MAX_KEYS:
+        return []
+    return [row[0] for row in source.select(KEY).distinct().collect() if row[0] is not None]
