@@ -31,7 +31,7 @@ from pyspark.sql import SparkSession
 
 from spark_jobs.commit.checkpoints import output_tables
 from spark_jobs.maintenance.procedures import rewrite_data_files
-from spark_jobs.read.snapshots import table_exists, table_metadata
+from spark_jobs.read.snapshots import ancestor_snapshots, table_exists, table_metadata
 from spark_jobs.tables import OUTPUT_BUCKETS, TopicTables
 
 SMALL_FILE_BYTES = 8 * 1024 * 1024
@@ -61,15 +61,12 @@ def compaction_options(delete_file_threshold: int) -> dict[str, str]:
 def files_since_compaction(metadata: Mapping[str, Any]) -> int:
     """Data and delete files the current ancestry's commits added since the last compaction
     (a ``replace`` snapshot), all of them if the table was never compacted."""
-    by_id = {s["snapshot-id"]: s for s in metadata.get("snapshots") or []}
     added = 0
-    snapshot_id = metadata.get("current-snapshot-id")
-    while snapshot_id in by_id:
-        summary = by_id[snapshot_id].get("summary") or {}
+    for snapshot in ancestor_snapshots(metadata):
+        summary = snapshot.get("summary") or {}
         if summary.get("operation") == "replace":
             break
         added += int(summary.get("added-data-files", 0)) + int(summary.get("added-delete-files", 0))
-        snapshot_id = by_id[snapshot_id].get("parent-snapshot-id")
     return added
 
 

@@ -9,7 +9,7 @@ cost four Spark jobs, 0.2-1 s, per read; a run reads ancestries about ten times.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +19,7 @@ from spark_jobs.interface import SnapshotInfo
 
 __all__ = [
     "SnapshotInfo",
+    "ancestor_snapshots",
     "ancestry_from_metadata",
     "current_ancestry",
     "current_snapshot",
@@ -41,22 +42,31 @@ def table_metadata(spark: SparkSession, table: str) -> dict[str, Any]:
     return dict(json.loads(iceberg.TableMetadataParser.toJson(loaded.operations().current())))
 
 
-def ancestry_from_metadata(metadata: Mapping[str, Any]) -> list[SnapshotInfo]:
-    """The current snapshot and its ancestors by parent id, newest first (empty if none).
+def ancestor_snapshots(metadata: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
+    """The current snapshot's metadata entry, then its ancestors' by parent id (newest first).
 
     Following the parents, not commit times: two commits in one millisecond keep their
-    order. The walk stops at a parent that expiry removed. Commit times are naive local
-    times, as PySpark returns timestamps.
+    order. The walk stops at a parent that expiry removed.
     """
     by_id = {s["snapshot-id"]: s for s in metadata.get("snapshots") or []}
-    ancestry: list[SnapshotInfo] = []
     snapshot_id = metadata.get("current-snapshot-id")
     while snapshot_id is not None and snapshot_id in by_id:
-        snapshot = by_id[snapshot_id]
-        summary = {k: v for k, v in (snapshot.get("summary") or {}).items() if k != "operation"}
-        ancestry.append(SnapshotInfo(snapshot_id, datetime.fromtimestamp(snapshot["timestamp-ms"] / 1000), summary))
-        snapshot_id = snapshot.get("parent-snapshot-id")
-    return ancestry
+        yield by_id[snapshot_id]
+        snapshot_id = by_id[snapshot_id].get("parent-snapshot-id")
+
+
+def ancestry_from_metadata(metadata: Mapping[str, Any]) -> list[SnapshotInfo]:
+    """The current ancestry (``ancestor_snapshots``), newest first (empty if none). Commit
+    times are naive local times, as PySpark returns timestamps; the summaries leave out
+    the operation, as Spark's ``snapshots`` table does."""
+    return [
+        SnapshotInfo(
+            snapshot["snapshot-id"],
+            datetime.fromtimestamp(snapshot["timestamp-ms"] / 1000),
+            {k: v for k, v in (snapshot.get("summary") or {}).items() if k != "operation"},
+        )
+        for snapshot in ancestor_snapshots(metadata)
+    ]
 
 
 def oldest_snapshot_at(metadata: Mapping[str, Any]) -> datetime | None:
