@@ -80,27 +80,41 @@ def keys_to_probe(rows: DataFrame, key: str, row_count: int) -> DataFrame:
     return F.broadcast(keys) if row_count <= BROADCAST_MAX_ROWS else keys
 
 
+@dataclass(frozen=True)
+class MergeSource:
+    """A MERGE's source, materialised when small, and its keys when few (``few_keys``)."""
+
+    rows: DataFrame
+    keys: list[str]
+
+
 @contextmanager
-def broadcast_merge_source(spark: SparkSession, source: DataFrame, row_count: int) -> Iterator[DataFrame]:
+def broadcast_merge_source(
+    spark: SparkSession, source: DataFrame, row_count: int, key: str = KEY
+) -> Iterator[MergeSource]:
     """``source`` materialised, with the broadcast threshold covering it for the block.
 
     Above ``BROADCAST_MAX_ROWS`` rows the source is not materialised, above
     ``BROADCAST_MAX_BYTES`` the threshold is not raised: the planner then chooses (a
-    shuffle join: slower, but bounded memory).
+    shuffle join: slower, but bounded memory). The action that materialises it also
+    collects its keys when few: one Spark job, not two (each costs a scheduling round).
     """
     if row_count > BROADCAST_MAX_ROWS:
-        yield source
+        yield MergeSource(source, [])
         return
     cached = source.persist(StorageLevel.MEMORY_AND_DISK)
     previous = spark.conf.get(_THRESHOLD)
     try:
-        cached.count()  # the cache's statistics are now its exact size
+        keys = few_keys(cached, row_count, key)  # computes every cached partition, whole rows
+        if not keys:
+            cached.count()
+        # The cache's statistics are now its exact size.
         size = int(cached._jdf.queryExecution().optimizedPlan().stats().sizeInBytes())
         threshold = int(spark._jsparkSession.sessionState().conf().autoBroadcastJoinThreshold())
         # -1: broadcasting switched off on purpose. Headroom: the MERGE adds columns.
         if 0 <= threshold < 2 * size and size <= BROADCAST_MAX_BYTES:
             spark.conf.set(_THRESHOLD, str(2 * size))
-        yield cached
+        yield MergeSource(cached, keys)
     finally:
         if previous is None:
             spark.conf.unset(_THRESHOLD)
@@ -171,12 +185,12 @@ def upsert_split(
     append_validated(spark, pinned, new_rows, laid_out)
     source = existing_rows.select(*[F.col(f"`{c}`") for c in columns])
     with broadcast_merge_source(spark, source, existing_count) as merge_source:
-        keys = few_keys(merge_source, existing_count)
-        merge_with_checkpoint(spark, merge_source, merge_matched_sql, properties, keys)
+        merge_with_checkpoint(spark, merge_source.rows, merge_matched_sql, properties, merge_source.keys)
 
 
-def few_keys(source: DataFrame, row_count: int) -> list[str]:
-    """The source's keys when it has at most ``PRUNE_MAX_KEYS`` rows (none otherwise)."""
+def few_keys(source: DataFrame, row_count: int, key: str = KEY) -> list[str]:
+    """The source's distinct ``key`` values when it has at most ``PRUNE_MAX_KEYS`` rows (none
+    otherwise). Collected without a ``distinct`` (a shuffle: a second Spark job)."""
     if row_count > PRUNE_MAX_KEYS:
         return []
-    return [row[0] for row in source.select(KEY).distinct().collect() if row[0] is not None]
+    return sorted({row[0] for row in source.select(key).collect() if row[0] is not None})

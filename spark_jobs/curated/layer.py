@@ -25,7 +25,7 @@ def write_curated(ctx: RunContext, batch: Batch, cache: CachedFrames) -> LayerRe
     rows = curated_write.build_curated_rows(kept, plan, ctx.raw_snapshot_id, ctx.args.run_id)
     with ctx.timings.timed("curated.lookup"):
         pinned = pin(spark, table)
-        stored = cache.persist(curated_write.stored_keys(spark, pinned, rows, rows_out))
+        stored = cache.persist(curated_write.stored_keys(spark, pinned, rows, rows_out), rows=rows_out)
         stored_count = stored.count()
     maybe_fail("before_curated_commit")
     with ctx.timings.timed("curated.merge"):

@@ -139,7 +139,8 @@ def evolve(
     at: datetime,
     run_id: str,
 ) -> tuple[list[FieldDrift], list[DriftChange]]:
-    """The history rows to write and this run's changes (``snapshot``: the raw snapshot read up to)."""
+    """The topic's history after this run (every path, the unchanged ones as they were) and
+    this run's changes (``snapshot``: the raw snapshot read up to)."""
     known = {row.path: row for row in previous}
     rows: list[FieldDrift] = []
     changes: list[DriftChange] = []
@@ -177,7 +178,10 @@ def evolve(
             changes.append(_change(row, change, previous_type))
     seen = {row.path for row in rows}
     for path, before in sorted(known.items()):
-        if path in seen or before.state == "back_to_normal":
+        if path in seen:
+            continue
+        if before.state == "back_to_normal":
+            rows.append(before)  # unchanged: the history is written whole (``history/drift_table.py``)
             continue
         ended: ChangeKind = "stopped" if before.state == "new" else "back_to_normal"
         row = replace(

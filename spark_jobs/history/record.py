@@ -18,7 +18,7 @@ from datetime import datetime
 from pyspark.sql import SparkSession
 
 from spark_jobs.config.job_args import JobArgs
-from spark_jobs.drift.changes import evolve
+from spark_jobs.drift.changes import FieldDrift, evolve
 from spark_jobs.faults import maybe_fail
 from spark_jobs.history.drift_table import read_drift_history, write_drift_history
 from spark_jobs.history.runs_table import append_run
@@ -69,8 +69,12 @@ def _drift(spark: SparkSession, args: JobArgs, stages: StageResults, now: dateti
     log.info("topic %s: drift: %s; %d changes this run", args.topic, drift_totals(stages.drift), len(changes))
     for change in changes:
         log.warning("topic %s: drift %s: %s", args.topic, change.change, change.describe())
-    if not args.dry_run:
+    if not args.dry_run and sorted(rows, key=_path) != sorted(previous, key=_path):
         write_drift_history(spark, args.topic, rows)
+
+
+def _path(row: FieldDrift) -> str:
+    return row.path
 
 
 def _lag(spark: SparkSession, args: JobArgs, stages: StageResults, now: datetime) -> None:

@@ -6,7 +6,8 @@ own key lookups and MERGEs) opens all of them. Left alone, the cost of an increm
 grows with the number of runs (docs/BENCHMARKS.md, benchmark 6). Iceberg's planner
 chooses what to rewrite: files with at least ``delete_file_threshold`` delete files
 (or deletes on 30% of their rows), and, per partition, groups of at least five files
-smaller than ``SMALL_FILE_BYTES``; nothing qualifies, nothing is committed. Delete
+smaller than ``small_file_bytes`` (relative to the table's size); nothing qualifies,
+nothing is committed. Delete
 files left without a live data file go right after (``remove-dangling-deletes``).
 
 A compaction that rewrites anything costs seconds per table whatever it rewrites (a
@@ -35,19 +36,42 @@ from spark_jobs.read.snapshots import ancestor_snapshots, table_exists, table_me
 from spark_jobs.tables import OUTPUT_BUCKETS, TopicTables
 
 SMALL_FILE_BYTES = 8 * 1024 * 1024
-"""Files below this are merged. Iceberg's default is 3/4 of the 512 MiB target, which
-makes every file of a bucket under 384 MiB "small": each compaction would rewrite
+"""Files below this are merged, at most. Iceberg's default is 3/4 of the 512 MiB target,
+which makes every file of a bucket under 384 MiB "small": each compaction would rewrite
 nearly the whole table, a cost that grows with the history. A file that reached 8 MiB
-is left alone unless deletes pile up on it, so one compaction rewrites at most about
-16 buckets x 8 MiB per table plus the files with deletes, whatever the history."""
+is left alone unless deletes pile up on it."""
+MIN_SMALL_FILE_BYTES = 1024 * 1024
+SMALL_FRACTION_OF_BUCKET = 8
+"""A file is small below 1/8 of the table's average bytes per bucket (1 to 8 MiB)."""
 
 
-def compaction_options(delete_file_threshold: int) -> dict[str, str]:
+def small_file_bytes(metadata: Mapping[str, Any]) -> int:
+    """The size below which a file is merged: ``SMALL_FRACTION_OF_BUCKET`` of the table's
+    bytes per bucket, between ``MIN_SMALL_FILE_BYTES`` and ``SMALL_FILE_BYTES``.
+
+    A fixed 8 MiB made a table of up to 16 x 8 MiB all "small": with 1M rows of history
+    (6.5 MiB per bucket) every compaction rewrote each bucket's big file to merge a few
+    kilobytes of new rows into it, 11-17 s every third or fourth 100-row run (measured
+    2026-12-06). Relative to the bucket's size, the big file stays, the small files
+    are merged among themselves, and a compaction rewrites at most about an eighth of
+    the table plus the files with deletes piled on them.
+    """
+    snapshot = _current_snapshot(metadata)
+    total = int(((snapshot or {}).get("summary") or {}).get("total-files-size", 0))
+    return max(MIN_SMALL_FILE_BYTES, min(SMALL_FILE_BYTES, total // OUTPUT_BUCKETS // SMALL_FRACTION_OF_BUCKET))
+
+
+def _current_snapshot(metadata: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    current = metadata.get("current-snapshot-id")
+    return next((s for s in metadata.get("snapshots") or [] if s.get("snapshot-id") == current), None)
+
+
+def compaction_options(delete_file_threshold: int, small_bytes: int = SMALL_FILE_BYTES) -> dict[str, str]:
     if delete_file_threshold < 1:
         raise ValueError(f"delete_file_threshold must be >= 1, got {delete_file_threshold}")
     return {
         "delete-file-threshold": str(delete_file_threshold),
-        "min-file-size-bytes": str(SMALL_FILE_BYTES),
+        "min-file-size-bytes": str(small_bytes),
         "remove-dangling-deletes": "true",
         # The rewritten files get the compaction's own sequence number, not the one it
         # started from: the last run's delete files share that starting number, so they
@@ -76,16 +100,18 @@ def due_after_files(delete_file_threshold: int) -> int:
 
 def compact_outputs(spark: SparkSession, topic: str, delete_file_threshold: int) -> dict[str, dict[str, Any]]:
     """Compact each existing output table that is due; per table: Iceberg's counts, or why it was not due."""
-    options = compaction_options(delete_file_threshold)
     due_after = due_after_files(delete_file_threshold)
     results: dict[str, dict[str, Any]] = {}
     for table, _ in output_tables(TopicTables(topic)):
         if not table_exists(spark, table):
             continue
-        added = files_since_compaction(table_metadata(spark, table))
+        metadata = table_metadata(spark, table)
+        added = files_since_compaction(metadata)
         name = table.replace("`", "")
         if added < due_after:
             results[name] = {"not_due": f"{added} files added since the last compaction, due at {due_after}"}
         else:
-            results[name] = rewrite_data_files(spark, table, options)
+            small = small_file_bytes(metadata)
+            options = compaction_options(delete_file_threshold, small)
+            results[name] = {**rewrite_data_files(spark, table, options), "small_file_bytes": small}
     return results

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from spark_jobs.config.curated_bounds import CuratedBounds
@@ -14,7 +14,6 @@ from spark_jobs.dedup.deduplicate import (
     PROCESSED,
     count_by_status,
     label_duplicates,
-    layout_partitions,
     rows_to_process,
 )
 from spark_jobs.parse.column_bounds import bound_structure
@@ -27,7 +26,7 @@ from spark_jobs.parse.payload import (
     parse_payload,
     with_paths,
 )
-from spark_jobs.run.context import Batch, CachedFrames, DedupCounts, RunContext
+from spark_jobs.run.context import Batch, CachedFrames, DedupCounts, RunContext, partitions_for
 from spark_jobs.run.isolate_poison import PoisonEvents
 from spark_jobs.tables import output_bucket
 
@@ -43,10 +42,6 @@ def not_parsed_reason(raw: DataFrame, bounds: CuratedBounds, poison: PoisonEvent
     )
     reason = F.when(length > bounds.max_payload_chars, too_large)
     return reason if poison is None else F.when(poison.matches(), F.lit(poison.reason)).otherwise(reason)
-
-
-def _shuffle_partitions(spark: SparkSession) -> int:
-    return int(spark.conf.get("spark.sql.shuffle.partitions") or 200)
 
 
 def build_batch(
@@ -85,7 +80,7 @@ def build_batch(
             consumed,
             layout=output_bucket(F.col("idempotency_key")),
             max_event_ts_ahead_minutes=config.max_event_ts_ahead_minutes,
-            partitions=None if rows is None else layout_partitions(rows, _shuffle_partitions(ctx.spark)),
+            partitions=None if rows is None else partitions_for(ctx.spark, rows),
         )
         status = F.col(DEDUP_STATUS)
         going_on = status.isin(*PROCESSED)

@@ -13,6 +13,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from spark_jobs.config.job_args import JobArgs
 from spark_jobs.config.topic_config import TopicConfig
+from spark_jobs.dedup.deduplicate import layout_partitions
 from spark_jobs.interface import CheckpointMode, Layer, commit_properties
 from spark_jobs.parse.column_bounds import BoundedStructure
 from spark_jobs.read.incremental_read import SnapshotRange
@@ -100,13 +101,23 @@ class Batch:
     counts: DedupCounts
 
 
+def partitions_for(spark: SparkSession, rows: int) -> int:
+    """Partitions for ``rows`` rows: ``dedup.layout_partitions``, at most the shuffle partitions."""
+    return layout_partitions(rows, int(spark.conf.get("spark.sql.shuffle.partitions") or 200))
+
+
 class CachedFrames:
     """The frames a run persists, unpersisted when the run's ``with`` block ends, whatever happened."""
 
     def __init__(self) -> None:
         self._frames: list[DataFrame] = []
 
-    def persist(self, df: DataFrame) -> DataFrame:
+    def persist(self, df: DataFrame, rows: int | None = None) -> DataFrame:
+        """``df`` persisted; ``rows``: at most that many rows, so it is cached in as many
+        partitions as that needs (``partitions_for``), not the shuffle's 32 that every
+        later action on it would read (a task each)."""
+        if rows is not None:
+            df = df.coalesce(partitions_for(df.sparkSession, rows))
         cached = df.persist(StorageLevel.MEMORY_AND_DISK)
         self._frames.append(cached)
         return cached

@@ -59,7 +59,7 @@ def write_semantic(ctx: RunContext, batch: Batch, cache: CachedFrames) -> LayerR
         # The narrow lookup is cached (both writes use it), not the wide winners: they
         # are the cached typed rows joined with it.
         stored = cache.persist(
-            semantic_write.stored_versions(spark, typed, total, pinned_semantic, pinned_errors, ahead)
+            semantic_write.stored_versions(spark, typed, total, pinned_semantic, pinned_errors, ahead), rows=total
         )
         stored_keys = semantic_write.count_stored_keys(stored)
         winners, laid_out = semantic_write.select_winners(typed, stored, stored_keys, ahead)

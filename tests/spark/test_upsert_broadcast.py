@@ -63,18 +63,20 @@ def test_without_the_materialised_source_the_merge_shuffles_the_table(spark, tar
 
 
 def test_merge_source_is_broadcast_and_the_threshold_restored(spark, target) -> None:
-    with broadcast_merge_source(spark, _source(spark), row_count=20) as source:
-        joins = _joins(spark, source, "measured_source")
+    with broadcast_merge_source(spark, _source(spark), row_count=20, key="k") as source:
+        joins = _joins(spark, source.rows, "measured_source")
         spark.sql(MERGE.format(view="measured_source"))
     assert "BroadcastHashJoin" in joins, joins
+    assert source.keys == sorted(str(i) for i in range(20))  # collected by the same action
     assert spark.conf.get(THRESHOLD) == "512"
     assert spark.table(TABLE).where("v = 'new'").count() == 20
 
 
 def test_a_large_source_is_left_to_the_planner(spark, target, monkeypatch) -> None:
     monkeypatch.setattr("spark_jobs.commit.upsert.BROADCAST_MAX_ROWS", 10)
-    with broadcast_merge_source(spark, _source(spark), row_count=20) as source:
-        joins = _joins(spark, source, "large_source")
+    with broadcast_merge_source(spark, _source(spark), row_count=20, key="k") as source:
+        joins = _joins(spark, source.rows, "large_source")
+    assert source.keys == []
     assert "SortMergeJoin" in joins, joins
 
 

@@ -19,9 +19,9 @@ def _run(previous: list[FieldDrift], drift: DriftReport, run: int) -> tuple[list
 
 
 def _merge(history: list[FieldDrift], rows: list[FieldDrift]) -> list[FieldDrift]:
-    """What the MERGE into the history table does: the rows written replace theirs."""
-    by_path = {r.path: r for r in history} | {r.path: r for r in rows}
-    return sorted(by_path.values(), key=lambda r: r.path)
+    """What the write does: the rows are the topic's whole history (its partition is overwritten)."""
+    assert len({r.path for r in rows}) == len(rows) and {r.path for r in history} <= {r.path for r in rows}
+    return sorted(rows, key=lambda r: r.path)
 
 
 def test_fields_appearing_stopping_and_changing_type_are_changes_once() -> None:
@@ -85,6 +85,8 @@ def test_fields_appearing_stopping_and_changing_type_are_changes_once() -> None:
     history = _merge(history, rows)
     items = next(r for r in history if r.path == "items")
     assert (items.first_seen_snapshot, items.state_since_snapshot, items.state) == (101, 104, "new")
+    gift = next(r for r in history if r.path == "gift")  # back to normal, not seen: kept as it was
+    assert (gift.state, gift.state_since_snapshot, gift.run_id) == ("back_to_normal", 103, "r3")
 
     # a run without drift: everything still drifting goes back to normal, once
     rows, changes = _run(history, DriftReport(rows=10, malformed_rows=0), 5)

@@ -6,7 +6,14 @@ from datetime import UTC, datetime, timedelta
 
 from spark_jobs.interface import CHECKPOINT_KEYS
 from spark_jobs.interface import UNIFIED_CHECKPOINT_KEY as UNIFIED_KEY
-from spark_jobs.maintenance.compact_outputs import compaction_options, due_after_files, files_since_compaction
+from spark_jobs.maintenance.compact_outputs import (
+    MIN_SMALL_FILE_BYTES,
+    SMALL_FILE_BYTES,
+    compaction_options,
+    due_after_files,
+    files_since_compaction,
+    small_file_bytes,
+)
 from spark_jobs.maintenance.expire_outputs import has_snapshots_before, plan_output_expiry
 from spark_jobs.read.snapshots import SnapshotInfo
 
@@ -43,9 +50,25 @@ def test_a_table_without_checkpoint_expires_as_requested() -> None:
 
 
 def test_compaction_options() -> None:
-    options = compaction_options(4)
+    options = compaction_options(4, 3 * 2**20)
     assert options["delete-file-threshold"] == "4" and options["remove-dangling-deletes"] == "true"
-    assert options["use-starting-sequence-number"] == "false"
+    assert options["use-starting-sequence-number"] == "false" and options["min-file-size-bytes"] == str(3 * 2**20)
+
+
+def _sized(total_bytes: int) -> dict[str, object]:
+    return {
+        "current-snapshot-id": 2,
+        "snapshots": [{"snapshot-id": 2, "summary": {"total-files-size": str(total_bytes)}}],
+    }
+
+
+def test_a_small_file_is_small_against_the_table_s_buckets() -> None:
+    mib = 2**20
+    # 1M rows of history (~100 MiB, 6.5 MiB per bucket): the buckets' big files are not small
+    assert small_file_bytes(_sized(100 * mib)) == MIN_SMALL_FILE_BYTES < 6 * mib
+    assert small_file_bytes(_sized(512 * mib)) == 4 * mib  # 32 MiB per bucket: an eighth
+    assert small_file_bytes(_sized(50 * 1024 * mib)) == SMALL_FILE_BYTES  # at most 8 MiB
+    assert small_file_bytes({"snapshots": []}) == MIN_SMALL_FILE_BYTES  # no snapshot yet
 
 
 def test_unified_checkpoint_is_held_by_curated_and_a_stale_semantic_holder_does_not_pin_expiry() -> None:
