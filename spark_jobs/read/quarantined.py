@@ -11,7 +11,7 @@ rule: no ``message_id`` or ``idempotency_key``, an ``event_ts`` in the future) a
 replayed: no contract or suite change can heal them.
 
 The scan is bounded by the quarantined rows' ``ingest_ts`` (raw is partitioned by its
-day), and matching ``ingest_ts`` too picks the version's first arrival, the row the
+day; rows without one are read too: a version may have none), and matching ``ingest_ts`` too picks the version's first arrival, the row the
 original run kept (a network retry of it arrives later).
 """
 
@@ -63,7 +63,9 @@ def read_quarantined(
     ).first()
     raw = read_increment(spark, raw_table, SnapshotRange(None, raw_snapshot_id))
     if counts is not None and counts["earliest"] is not None:
-        raw = raw.where(F.col("ingest_ts").between(counts["earliest"], counts["latest"]))
+        # A version without ingest_ts is in no range but still in raw (matched null-safe below).
+        in_range = F.col("ingest_ts").between(counts["earliest"], counts["latest"])
+        raw = raw.where(in_range | F.col("ingest_ts").isNull())
     v = versions.alias("v")
     replayable = int(counts["replayable"]) if counts else 0
     matched = raw.alias("r").join(
