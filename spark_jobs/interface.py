@@ -26,6 +26,20 @@ from typing import Literal, get_args
 
 TOPIC_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 """A topic's name: its tables' names, its DAG id, its contract's file name."""
+ERRORS_SUFFIX = "_errors"
+"""A topic's errors table is ``semantic_db.<topic>_errors``, beside its semantic table."""
+
+
+def topic_name_problem(topic: object) -> str | None:
+    """Why ``topic`` cannot name a topic (None: it can). A name ending in ``_errors``
+    would make the topic's semantic table another topic's errors table."""
+    if not isinstance(topic, str) or not TOPIC_NAME.match(topic):
+        return f"must match {TOPIC_NAME.pattern}"
+    if topic.endswith(ERRORS_SUFFIX):
+        owner = topic.removesuffix(ERRORS_SUFFIX)
+        return f"must not end with {ERRORS_SUFFIX!r}: semantic_db.{topic} is the errors table of topic {owner!r}"
+    return None
+
 
 CATALOG = "lakehouse"
 """Name of the Iceberg catalog in Spark; it is the session's default catalog."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spark_jobs.config.contract import TOPIC_NAME
 from spark_jobs.exceptions import JobArgumentError
+from spark_jobs.interface import ERRORS_SUFFIX, topic_name_problem
 
 if TYPE_CHECKING:  # the module is imported before Spark starts (argument checks)
     from pyspark.sql import Column
@@ -53,8 +53,9 @@ class TopicTables:
     topic: str
 
     def __post_init__(self) -> None:
-        if not TOPIC_NAME.match(self.topic):
-            raise JobArgumentError(f"topic {self.topic!r} is not a valid topic name ({TOPIC_NAME.pattern})")
+        problem = topic_name_problem(self.topic)
+        if problem is not None:
+            raise JobArgumentError(f"topic {self.topic!r} is not a valid topic name: it {problem}")
 
     @property
     def raw(self) -> str:
@@ -70,7 +71,7 @@ class TopicTables:
 
     @property
     def errors(self) -> str:
-        return f"semantic_db.{quote(self.topic + '_errors')}"
+        return f"semantic_db.{quote(self.topic + ERRORS_SUFFIX)}"
 
 
 OPS_NAMESPACE = "ops_db"

@@ -22,7 +22,7 @@ from typing import Any, Literal, NoReturn, get_args
 import yaml
 
 from lakehouse_unified.exceptions import TopicConfigError
-from spark_jobs.interface import TOPIC_NAME
+from spark_jobs.interface import topic_name_problem
 from spark_jobs.jvm import JAR_NAME
 
 Runtime = Literal["local", "emr_serverless"]
@@ -264,8 +264,9 @@ def parse_topic_config(text: str, source: str) -> TopicConfig:
         }
     )
     topic = r.required_str("topic")
-    if not TOPIC_NAME.match(topic):
-        r.fail("topic", f"must match {TOPIC_NAME.pattern}", topic)
+    problem = topic_name_problem(topic)
+    if problem is not None:
+        r.fail("topic", problem, topic)
     stem = Path(source).stem
     if stem != topic:
         r.fail("topic", f"must equal the file name {stem!r}", topic)

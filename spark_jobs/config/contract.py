@@ -11,7 +11,7 @@ import yaml
 from spark_jobs.config.curated_bounds import CuratedBounds, parse_curated_bounds
 from spark_jobs.config.storage import read_text
 from spark_jobs.exceptions import ContractError
-from spark_jobs.interface import CHECKPOINT_MODES, TOPIC_NAME, CheckpointMode
+from spark_jobs.interface import CHECKPOINT_MODES, CheckpointMode, topic_name_problem
 
 PiiStrategy = Literal["none", "hash", "mask", "redact"]
 
@@ -93,8 +93,9 @@ def parse_contract(text: str, source: str) -> TopicContract:
         raise ContractError(source, f"unknown keys {sorted(unknown)}")
 
     topic = doc.get("topic")
-    if not isinstance(topic, str) or not TOPIC_NAME.match(topic):
-        raise ContractError(source, f"'topic' must match {TOPIC_NAME.pattern}, got {topic!r}")
+    problem = topic_name_problem(topic)
+    if problem is not None or not isinstance(topic, str):
+        raise ContractError(source, f"'topic' {problem}, got {topic!r}")
     stem = source.rstrip("/").rsplit("/", 1)[-1].rsplit(".", 1)[0]
     if stem != topic:
         raise ContractError(source, f"topic {topic!r} does not match the file name {stem!r}")

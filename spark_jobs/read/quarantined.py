@@ -11,8 +11,9 @@ rule: no ``message_id`` or ``idempotency_key``, an ``event_ts`` in the future) a
 replayed: no contract or suite change can heal them.
 
 The scan is bounded by the quarantined rows' ``ingest_ts`` (raw is partitioned by its
-day; rows without one are read too: a version may have none), and matching ``ingest_ts`` too picks the version's first arrival, the row the
-original run kept (a network retry of it arrives later).
+day; rows without one are read too: a version may have none), and matching
+``ingest_ts`` too picks the version's first arrival, the row the original run kept (a
+network retry of it arrives later).
 """
 
 from __future__ import annotations

@@ -48,6 +48,7 @@ def test_emr_topic_parses(tmp_path: Path) -> None:
         ("topic: orders\nstorage: {catalog_type: glue}\n", "storage.warehouse", "'lakehouse/warehouse'"),
         ("topic: orders\nruntime: emr_serverless\n", "emr_serverless", "None"),
         ("topic: Orders\n", "topic", "'Orders'"),
+        ("topic: orders_errors\n", "topic", "errors table of topic 'orders'"),
         ("topic: payments\n", "topic", "'payments'"),
         ("topic: orders\nalerts: {target: sns}\n", "alerts.sns_topic_arn", "None"),
         ("topic: orders\nlocal: {env: {1BAD: x}}\n", "local.env", "'1BAD'"),

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from spark_jobs.config.contract import load_contract, parse_contract
-from spark_jobs.exceptions import ContractError
+from spark_jobs.exceptions import ContractError, JobArgumentError
+from spark_jobs.tables import TopicTables
 
 GOOD = """
 topic: orders
@@ -40,6 +41,7 @@ def test_parses_fields_paths_and_options() -> None:
     [
         ("topic: orders\nfields: []", None, "non-empty list"),
         ("topic: Orders!\nfields: [{name: a, type: string}]", None, "'topic' must match"),
+        ("topic: orders_errors\nfields: [{name: a, type: string}]", None, "errors table of topic 'orders'"),
         ("topic: other\nfields: [{name: a, type: string}]", None, "does not match the file name"),
         ("topic: orders\nfields: [{name: a, type: integer}]", "a", "type 'integer'"),
         ("topic: orders\nfields: [{name: a, type: 'decimal(40,2)'}]", "a", "decimal(p,s)"),
@@ -81,3 +83,9 @@ def test_invalid_contracts_name_file_field_and_problem(text: str, field: str | N
 def test_missing_file_is_a_contract_error(tmp_path) -> None:
     with pytest.raises(ContractError, match="not found"):
         load_contract(str(tmp_path / "nope.yaml"))
+
+
+def test_a_topic_named_like_an_errors_table_is_refused_by_the_job() -> None:
+    with pytest.raises(JobArgumentError, match=r"semantic_db\.orders_errors is the errors table of topic 'orders'"):
+        TopicTables("orders_errors")
+    assert TopicTables("orders_errors_log").errors == "semantic_db.`orders_errors_log_errors`"
