@@ -1,7 +1,8 @@
 """Test-only fault injection: ``UNIFIED_JOB_FAIL_AT=<point>`` raises at that point. Unset in production.
 
-Points: before_curated_commit, after_curated_commit, during_validation,
-before_semantic_write, between_errors_and_semantic_merge, after_commits_before_report; in the
+Points: loading_config, planning (before anything is read), before_curated_commit,
+after_curated_commit, during_validation, before_semantic_write,
+between_errors_and_semantic_merge, after_commits_before_report; in the
 table maintenance after the commits: during_compaction, during_output_expiry, during_raw_expiry.
 
 ``UNIFIED_JOB_FAIL_AT=stop_spark_context`` stops the SparkContext after the parsed

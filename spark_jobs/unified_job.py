@@ -127,6 +127,7 @@ def _plan(
     spark: SparkSession, args: JobArgs, tables: TopicTables, ancestry: list[SnapshotInfo]
 ) -> tuple[Checkpoints, int | None, SnapshotRange | None]:
     """The checkpoints, where the read starts, and the raw range to read (None: nothing new)."""
+    maybe_fail("planning")
     ids = [s.snapshot_id for s in ancestry]
     checkpoints = read_checkpoints(spark, tables, ids)
     explicit = args.from_snapshot_exclusive is not None or args.reprocess_all

@@ -10,6 +10,7 @@ from spark_jobs.config.curated_bounds import CuratedBounds
 from spark_jobs.config.job_args import JobArgs
 from spark_jobs.config.suite import TopicSuite, load_suite
 from spark_jobs.exceptions import ContractError
+from spark_jobs.faults import maybe_fail
 from spark_jobs.interface import CheckpointMode
 from spark_jobs.tables import TopicTables
 
@@ -47,6 +48,7 @@ def load_topic_config(spark: SparkSession, args: JobArgs) -> TopicConfig:
     needs no schema: the run goes on without the semantic layer)."""
     from spark_jobs.semantic.type_changes import check_type_changes  # reads the semantic table's schema
 
+    maybe_fail("loading_config")
     try:
         contract = load_contract(args.contract_uri)
         suite = load_suite(args.suite_uri, contract)

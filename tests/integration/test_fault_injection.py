@@ -100,3 +100,24 @@ def test_fail_then_rerun_equals_a_clean_run(
         assert report.outcome == expected, report.to_json()
         assert _layers(spark, topic) == clean_result[mode]
         assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
+
+
+@pytest.mark.parametrize("point", ["loading_config", "planning"])
+def test_a_failure_before_the_read_ends_in_a_report_and_a_run_row(
+    spark, tmp_path: Path, monkeypatch, point: str
+) -> None:
+    # Issue 28 item 7: loading the config and planning (catalog reads) fail like any step:
+    # FAILED_BEFORE_WRITE, retryable, in the report and the run history; run() does not raise.
+    monkeypatch.setenv("PII_HASH_KEY", HASH_KEY)
+    topic = f"f_before_{point}"
+    dirs = topic_config(tmp_path, topic)
+    append_raw(spark, topic, BATCHES[0])
+    monkeypatch.setenv(ENV, point)
+    report = run_job(spark, topic, dirs, run_id=f"{point}_failed")
+    assert (report.outcome, report.retryable) == ("FAILED_BEFORE_WRITE", True), report.to_json()
+    assert f"injected fault at {point}" in (report.reason or "")
+    assert checkpoints(spark, topic) == (None, None)
+    rows = spark.sql(f"SELECT outcome FROM ops_db.unified_job_runs WHERE run_id = '{point}_failed'").collect()
+    assert [r["outcome"] for r in rows] == ["FAILED_BEFORE_WRITE"]
+    monkeypatch.delenv(ENV)
+    assert run_job(spark, topic, dirs).outcome == "FULL_SUCCESS"
