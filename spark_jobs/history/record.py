@@ -83,7 +83,9 @@ def _lag(spark: SparkSession, args: JobArgs, stages: StageResults, now: datetime
     if checkpoints is None or not table_exists(spark, tables.raw):
         return
     semantic = current_ancestry(spark, tables.semantic) if table_exists(spark, tables.semantic) else []
-    stages.lag = semantic_lag(current_ancestry(spark, tables.raw), checkpoints, last_advanced_at(semantic), now)
+    curated = current_ancestry(spark, tables.curated) if table_exists(spark, tables.curated) else []
+    advanced = last_advanced_at(semantic, curated)
+    stages.lag = semantic_lag(current_ancestry(spark, tables.raw), checkpoints, advanced, now)
 
 
 def _step(stages: StageResults, timings: Timings, name: str, step: Callable[[], None], topic: str) -> None:

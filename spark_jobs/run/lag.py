@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from spark_jobs.interface import CHECKPOINT_KEYS, Checkpoints, SnapshotInfo
+from spark_jobs.interface import CHECKPOINT_KEYS, UNIFIED_CHECKPOINT_KEY, Checkpoints, SnapshotInfo
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,13 @@ def semantic_lag(
     return SemanticLag(len(behind), rows, hours, semantic_advanced_at)
 
 
-def last_advanced_at(semantic_newest_first: Sequence[SnapshotInfo]) -> datetime | None:
-    """When semantic's own checkpoint last moved: its newest commit carrying the key."""
-    key = CHECKPOINT_KEYS["semantic"]
-    return next((s.committed_at for s in semantic_newest_first if key in s.summary), None)
+def last_advanced_at(
+    semantic_newest_first: Sequence[SnapshotInfo], curated_newest_first: Sequence[SnapshotInfo] = ()
+) -> datetime | None:
+    """When semantic's checkpoint last moved: the newer of its own key's last commit and
+    the unified key's (unified mode: the one checkpoint is on curated's commit and moves
+    only when both layers were written), as the checkpoints themselves are resolved
+    (``interface.resolve_checkpoints``)."""
+    own = next((s.committed_at for s in semantic_newest_first if CHECKPOINT_KEYS["semantic"] in s.summary), None)
+    unified = next((s.committed_at for s in curated_newest_first if UNIFIED_CHECKPOINT_KEY in s.summary), None)
+    return max((t for t in (own, unified) if t is not None), default=None)

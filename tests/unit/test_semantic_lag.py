@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from spark_jobs.interface import CHECKPOINT_KEYS, Checkpoints, SnapshotInfo
+from spark_jobs.interface import CHECKPOINT_KEYS, UNIFIED_CHECKPOINT_KEY, Checkpoints, SnapshotInfo
 from spark_jobs.run.lag import SemanticLag, last_advanced_at, semantic_lag
 
 T0 = datetime(2026, 12, 4, 8, 0)
@@ -35,3 +35,20 @@ def test_semantic_advanced_when_its_last_checkpoint_commit_was_made() -> None:
     ]
     assert last_advanced_at(semantic) == T0 + timedelta(hours=2)
     assert last_advanced_at(semantic[:1]) is None
+
+
+def test_in_unified_mode_semantic_advanced_with_the_unified_checkpoint() -> None:
+    # Issue 28 item 1: the one checkpoint is on curated's commit; semantic's carry none.
+    key = CHECKPOINT_KEYS["semantic"]
+    curated = [
+        SnapshotInfo(31, T0 + timedelta(hours=5), {UNIFIED_CHECKPOINT_KEY: "4"}),
+        SnapshotInfo(21, T0 + timedelta(hours=4), {UNIFIED_CHECKPOINT_KEY: "3"}),
+    ]
+    never_tiered = [SnapshotInfo(30, T0 + timedelta(hours=5), {})]
+    assert last_advanced_at(never_tiered, curated) == T0 + timedelta(hours=5)  # was None: never any lag hours
+    # switched from tiered: the old tiered commit is not when semantic last moved
+    switched = [*never_tiered, SnapshotInfo(10, T0 + timedelta(hours=1), {key: "1"})]
+    assert last_advanced_at(switched, curated) == T0 + timedelta(hours=5)
+    # back to tiered: semantic's own key is newer
+    back = [SnapshotInfo(40, T0 + timedelta(hours=7), {key: "5"}), *switched]
+    assert last_advanced_at(back, curated) == T0 + timedelta(hours=7)
