@@ -101,6 +101,21 @@ class SnapshotInfo:
     snapshot_id: int
     committed_at: datetime
     summary: Mapping[str, str]
+    operation: str | None = None
+    """Iceberg's operation: append, overwrite, delete, replace (a compaction); None: not known."""
+
+    def rows_appended(self) -> int | None:
+        """Rows an incremental read returns from this snapshot (None: not known).
+
+        Iceberg's incremental read takes appends only: a compaction (``replace``), a
+        delete or an overwrite adds no row to read, whatever its ``added-records`` (a
+        compaction's is the size of what it rewrote). A snapshot of unknown operation
+        counts as an append.
+        """
+        if self.operation not in (None, "append"):
+            return 0
+        added = self.summary.get("added-records")
+        return int(added) if added is not None and added.isdigit() else None
 
 
 def value_in(ancestry_newest_first: Sequence[SnapshotInfo], key: str) -> int | None:

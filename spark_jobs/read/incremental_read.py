@@ -95,8 +95,9 @@ def cap_rows(ancestry: list[SnapshotInfo], snapshot_range: SnapshotRange, max_ro
     A run's memory grows with its increment (dedup windows, cached rows); a large
     backlog (first run, a long outage) is therefore taken in slices, one per run,
     oldest first, like a stream's ``maxRowsPerTrigger``. Always at least one snapshot.
-    The rows of a snapshot are its summary's ``added-records``; a snapshot without
-    that count (another writer) ends the slice, so a cap is never exceeded unknowingly.
+    The rows of a snapshot are what the incremental read returns from it
+    (``SnapshotInfo.rows_appended``: a compaction or a delete adds none); a snapshot
+    without a count (another writer) ends the slice, so a cap is never exceeded unknowingly.
     """
     if max_rows is None:
         return snapshot_range
@@ -106,8 +107,8 @@ def cap_rows(ancestry: list[SnapshotInfo], snapshot_range: SnapshotRange, max_ro
     rows = 0
     end = oldest
     for index in range(oldest, newest - 1, -1):  # oldest to newest
-        added = ancestry[index].summary.get("added-records")
-        rows += int(added) if added is not None and added.isdigit() else max_rows + 1
+        added = ancestry[index].rows_appended()
+        rows += added if added is not None else max_rows + 1
         if rows > max_rows and index != oldest:
             break
         end = index
@@ -117,9 +118,9 @@ def cap_rows(ancestry: list[SnapshotInfo], snapshot_range: SnapshotRange, max_ro
 
 
 def backlog_rows(ancestry: list[SnapshotInfo], to_inclusive: int) -> int:
-    """Rows added after ``to_inclusive`` in the current ancestry (per snapshot summaries)."""
+    """Rows the incremental read will return after ``to_inclusive`` (``SnapshotInfo.rows_appended``)."""
     ids = [s.snapshot_id for s in ancestry]
-    return sum(int(s.summary.get("added-records", "0") or 0) for s in ancestry[: ids.index(to_inclusive)])
+    return sum(s.rows_appended() or 0 for s in ancestry[: ids.index(to_inclusive)])
 
 
 def consumed_message_ids(

@@ -57,13 +57,14 @@ def ancestor_snapshots(metadata: Mapping[str, Any]) -> Iterator[Mapping[str, Any
 
 def ancestry_from_metadata(metadata: Mapping[str, Any]) -> list[SnapshotInfo]:
     """The current ancestry (``ancestor_snapshots``), newest first (empty if none). Commit
-    times are naive local times, as PySpark returns timestamps; the summaries leave out
-    the operation, as Spark's ``snapshots`` table does."""
+    times are naive local times, as PySpark returns timestamps; the operation is its own
+    field, not in the summary (as in Spark's ``snapshots`` table)."""
     return [
         SnapshotInfo(
             snapshot["snapshot-id"],
             datetime.fromtimestamp(snapshot["timestamp-ms"] / 1000),
             {k: v for k, v in (snapshot.get("summary") or {}).items() if k != "operation"},
+            (snapshot.get("summary") or {}).get("operation"),
         )
         for snapshot in ancestor_snapshots(metadata)
     ]

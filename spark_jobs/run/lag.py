@@ -40,7 +40,7 @@ def semantic_lag(
     if checkpoints.curated is None or curated >= semantic:
         return SemanticLag(0, 0, 0.0, semantic_advanced_at)
     behind = raw_newest_first[curated:semantic]
-    rows = sum(int(s.summary.get("added-records", "0") or 0) for s in behind)
+    rows = sum(s.rows_appended() or 0 for s in behind)  # a compaction of raw adds no row
     hours = None if semantic_advanced_at is None else round((now - semantic_advanced_at).total_seconds() / 3600, 3)
     return SemanticLag(len(behind), rows, hours, semantic_advanced_at)
 

@@ -52,3 +52,13 @@ def test_in_unified_mode_semantic_advanced_with_the_unified_checkpoint() -> None
     # back to tiered: semantic's own key is newer
     back = [SnapshotInfo(40, T0 + timedelta(hours=7), {key: "5"}), *switched]
     assert last_advanced_at(back, curated) == T0 + timedelta(hours=7)
+
+
+def test_a_raw_compaction_between_the_checkpoints_adds_no_lag_rows() -> None:
+    raw = [
+        SnapshotInfo(7, T0 + timedelta(hours=7), {"added-records": "5"}, "append"),
+        SnapshotInfo(6, T0 + timedelta(hours=6), {"added-records": "900000"}, "replace"),
+        *RAW,
+    ]
+    lag = semantic_lag(raw, Checkpoints(curated=7, semantic=5), T0, NOW)
+    assert (lag.snapshots, lag.rows) == (2, 5)

@@ -80,3 +80,19 @@ def test_cap_rows_stops_at_a_snapshot_without_a_row_count() -> None:
 def test_backlog_counts_rows_after_the_slice() -> None:
     assert backlog_rows(COUNTED, 50) == 200
     assert backlog_rows(COUNTED, 30) == 0
+
+
+def test_a_compaction_or_a_delete_of_raw_is_no_backlog() -> None:
+    # Issue 28 item 4: a replace (rewrite_data_files) and a delete add no row to read,
+    # whatever their added-records (a compaction's is all it rewrote).
+    ancestry = [
+        SnapshotInfo(40, T0, {"added-records": "100"}, "append"),
+        SnapshotInfo(31, T0, {"added-records": "1000000"}, "replace"),
+        SnapshotInfo(30, T0, {"added-records": "100"}, "append"),
+        SnapshotInfo(21, T0, {"added-records": "7", "deleted-records": "7"}, "delete"),
+        SnapshotInfo(20, T0, {"added-records": "100"}, "append"),
+    ]
+    assert backlog_rows(ancestry, 20) == 200
+    # the slice of 250 rows goes past the compaction to the next appends, not one snapshot
+    assert cap_rows(ancestry, SnapshotRange(20, 40), 250) == SnapshotRange(20, 40)
+    assert cap_rows(ancestry, SnapshotRange(20, 40), 150) == SnapshotRange(20, 31)  # up to the compaction: 100 rows

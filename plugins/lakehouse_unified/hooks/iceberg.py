@@ -166,4 +166,5 @@ def _info(snapshot: Any) -> SnapshotInfo:
         snapshot_id=int(snapshot.snapshot_id),
         committed_at=datetime.fromtimestamp(snapshot.timestamp_ms / 1000, tz=UTC),
         summary=dict(summary),
+        operation=snapshot.summary.operation.value if snapshot.summary else None,
     )
