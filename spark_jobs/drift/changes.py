@@ -138,14 +138,27 @@ def evolve(
     snapshot: int,
     at: datetime,
     run_id: str,
+    backfill: bool = False,
 ) -> tuple[list[FieldDrift], list[DriftChange]]:
     """The topic's history after this run (every path, the unchanged ones as they were) and
-    this run's changes (``snapshot``: the raw snapshot read up to)."""
+    this run's changes (``snapshot``: the raw snapshot read up to).
+
+    ``backfill``: the run read an explicit, possibly old, range (a backfill or a
+    reprocess). It only adds payload fields the history has never seen (first seen in
+    that range); every state is the live runs' to tell: judging today's fields by an old
+    window would mark them stopped, move ``last_seen`` back, and make the next live run
+    report them "reappeared" (or a contract field missing in the old window "back to
+    normal").
+    """
     known = {row.path: row for row in previous}
     rows: list[FieldDrift] = []
     changes: list[DriftChange] = []
     for path, now in sorted(_seen(drift).items()):
         before = known.get(path)
+        if backfill and (before is not None or now.state != "new"):
+            if before is not None:
+                rows.append(before)
+            continue
         pii = looks_like_pii(path, now.sample) if now.pii is None else now.pii
         change: ChangeKind | None = None
         if before is None:
@@ -180,7 +193,7 @@ def evolve(
     for path, before in sorted(known.items()):
         if path in seen:
             continue
-        if before.state == "back_to_normal":
+        if backfill or before.state == "back_to_normal":
             rows.append(before)  # unchanged: the history is written whole (``history/drift_table.py``)
             continue
         ended: ChangeKind = "stopped" if before.state == "new" else "back_to_normal"

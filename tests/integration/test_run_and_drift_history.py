@@ -115,6 +115,13 @@ def test_runs_and_drift_are_recorded_once_each_with_the_lag(spark, tmp_path: Pat
         **{f: ("missing", None, t, s1, s4, 1) for f, t in zip(MISSING, ("boolean", "double", "long"), strict=True)},
     }
 
+    # a backfill over batch 2 (promo a number, no coupon_code, amount fine) leaves the
+    # history as the live runs left it (issue 28 item 2): nothing stopped, nothing moved back
+    before = _drift(spark, topic)
+    seven = run_job(spark, topic, dirs, "r7", from_snapshot_exclusive=s1, to_snapshot_inclusive=s2)
+    assert seven.outcome == "FULL_SUCCESS" and _changes(seven) == []
+    assert _drift(spark, topic) == before
+
 
 def test_a_history_that_cannot_be_written_changes_no_outcome(spark, tmp_path: Path, hash_key: str, monkeypatch) -> None:
     topic = "history_broken"

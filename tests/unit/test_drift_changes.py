@@ -119,3 +119,23 @@ def test_a_contract_field_is_pii_as_the_contract_says() -> None:
     )
     _, changes = evolve([], drift, topic="orders", snapshot=1, at=T0, run_id="r")
     assert {c.path: c.looks_like_pii for c in changes} == {"customer.email": True, "order_date": False}
+
+
+def test_a_backfill_only_adds_fields_the_history_never_saw() -> None:
+    # Issue 28 item 2: an old window must not mark today's fields stopped or move them back.
+    live = DriftReport(rows=10, malformed_rows=0, new_fields=[NewField("coupon_code", 3, "SPRING", "string")])
+    history, _ = _run([], live, 5)
+    old_window = DriftReport(
+        rows=10,
+        malformed_rows=0,
+        new_fields=[NewField("coupon_code", 1, "OLD", "bigint"), NewField("legacy_flag", 2, "true", "boolean")],
+        missing_fields=[MissingField("gift", "gift", 2)],
+    )
+    rows, changes = evolve(history, old_window, topic="orders", snapshot=101, at=T0, run_id="backfill", backfill=True)
+    assert [(c.path, c.change) for c in changes] == [("legacy_flag", "first_seen")]  # gift: the live runs' to judge
+    assert next(r for r in rows if r.path == "coupon_code") == history[0]  # untouched: no type change, no move back
+    # a window without coupon_code does not stop it either
+    rows, changes = evolve(
+        history, DriftReport(rows=10, malformed_rows=0), topic="orders", snapshot=101, at=T0, run_id="b", backfill=True
+    )
+    assert (rows, changes) == (history, [])
