@@ -100,6 +100,13 @@ def test_across_runs_only_the_same_key_is_already_consumed(spark) -> None:
     assert counts["already_consumed"] == 1 and counts["reused_message_ids"] == 2
 
 
+def test_an_id_reused_on_another_key_in_a_later_run_is_counted(spark) -> None:
+    # Only the earlier run holds the other key: the across-runs branch alone sees it.
+    statuses, counts = _statuses(spark, [("m1", "k2", _s(0), _s(9), "other")], consumed=[("m1", "k1")])
+    assert statuses == {("m1", "other"): "kept"}
+    assert counts["reused_message_ids"] == 1 and counts["already_consumed"] == 0
+
+
 def test_a_future_event_ts_cannot_take_the_key(spark) -> None:
     statuses, counts = _statuses(
         spark,
