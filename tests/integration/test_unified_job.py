@@ -289,6 +289,12 @@ def test_dry_run_and_backfill_do_not_move_checkpoints(spark, tmp_path: Path, has
     )
     assert backfill.outcome == "FULL_SUCCESS"
     assert checkpoints(spark, topic) == (first, first)
+    # ...and it wrote the range: batch 2's versions are in curated, every key landed in semantic or errors
+    tables = TopicTables(topic)
+    expected = expected_latest(BATCHES[0] + BATCHES[1])
+    assert {r["_idempotency_key"]: r["_message_id"] for r in table_rows(spark, tables.curated)} == expected
+    landed = {r["_idempotency_key"] for r in table_rows(spark, tables.semantic) + table_rows(spark, tables.errors)}
+    assert set(expected) <= landed
     summaries = spark.sql(f"SELECT summary FROM curated_db.{topic}.snapshots").collect()
     assert sum(CHECKPOINT_KEYS["curated"] in r.summary for r in summaries) == 1
     live = run_job(spark, topic, dirs)  # the live run still processes the range once more, idempotently
