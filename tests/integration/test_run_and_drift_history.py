@@ -27,7 +27,8 @@ def _runs(spark, topic: str) -> list[dict]:
     sql = f"""
         SELECT run_id, outcome, dry_run, rows_read, curated_rows, semantic_rows_valid, semantic_lag_snapshots,
                semantic_lag_rows, semantic_lag_hours, drift_changes, to_snapshot_inclusive, data_docs_url,
-               size(expectations) AS expectations
+               size(expectations) AS expectations, curated_checkpoint_before, curated_checkpoint_after,
+               semantic_checkpoint_before, semantic_checkpoint_after
         FROM {RUNS_TABLE} WHERE topic = {sql_string(topic)} ORDER BY started_at
     """
     return [r.asDict() for r in spark.sql(sql).collect()]
@@ -96,6 +97,17 @@ def test_runs_and_drift_are_recorded_once_each_with_the_lag(spark, tmp_path: Pat
         ("r5", "NO_NEW_DATA", False, 0, s4),
         ("r6", "FULL_SUCCESS", True, 1, s4),
     ]
+    # the checkpoints each run found and left: r2 (CURATED_ONLY) moved curated alone, r3 caught semantic up
+    assert [
+        (
+            r["curated_checkpoint_before"],
+            r["curated_checkpoint_after"],
+            r["semantic_checkpoint_before"],
+            r["semantic_checkpoint_after"],
+        )
+        for r in runs[:4]
+    ] == [(None, s1, None, s1), (s1, s2, s1, s1), (s2, s3, s1, s3), (s3, s4, s3, s4)]
+    assert [r["curated_rows"] for r in runs[:4]] == [2, 1, 2, 1]  # r3 reads from semantic's checkpoint: 2 rows
     assert [(r["semantic_lag_snapshots"], r["semantic_lag_rows"]) for r in runs] == [
         (0, 0),
         (1, 1),
