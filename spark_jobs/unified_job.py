@@ -130,7 +130,7 @@ def _plan(
     maybe_fail("planning")
     ids = [s.snapshot_id for s in ancestry]
     checkpoints = read_checkpoints(spark, tables, ids)
-    explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
+    explicit = args.explicit_range
     start = args.from_snapshot_exclusive if explicit else checkpoints.read_from(ids, args.layers)
     snapshot_range = plan_range(args.topic, ancestry, start, args.to_snapshot_inclusive)
     if snapshot_range is not None and not explicit:
@@ -233,7 +233,7 @@ def _write_layer(
 ) -> LayerResult:
     if not ctx.args.writes(layer):
         return LayerResult(layer, "skipped")
-    explicit = ctx.args.from_snapshot_exclusive is not None or ctx.args.reprocess_all
+    explicit = ctx.args.explicit_range
     # Unified mode never skips a layer: both redo the increment under the one checkpoint.
     if checkpoint == ctx.raw_snapshot_id and not explicit and not ctx.unified:
         return LayerResult(layer, "up_to_date")

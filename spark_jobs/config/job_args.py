@@ -91,6 +91,11 @@ class JobArgs:
         return self.layers in ("both", layer)
 
     @property
+    def explicit_range(self) -> bool:
+        """The run reads a range it was given (a backfill or a reprocess), not from its checkpoint."""
+        return self.from_snapshot_exclusive is not None or self.reprocess_all
+
+    @property
     def maintains_tables(self) -> bool:
         """Any table maintenance after the commits (``spark_jobs.maintenance.after_run``)."""
         return not self.dry_run and any(
@@ -207,8 +212,7 @@ def parse_args(argv: Sequence[str] | None = None) -> JobArgs:
         expire_outputs_after_hours=ns.expire_outputs_after_hours,
         expire_raw_after_hours=ns.expire_raw_after_hours,
     )
-    explicit = args.from_snapshot_exclusive is not None or args.reprocess_all
-    problem = one_layer_reprocess_problem(explicit, args.layers, args.no_checkpoint)
+    problem = one_layer_reprocess_problem(args.explicit_range, args.layers, args.no_checkpoint)
     if problem:
         raise JobArgumentError(problem)
     if args.replay_quarantine and (

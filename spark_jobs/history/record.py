@@ -64,9 +64,14 @@ def _drift(spark: SparkSession, args: JobArgs, stages: StageResults, now: dateti
         return
     maybe_fail("during_drift_history")
     previous = read_drift_history(spark, args.topic)
-    backfill = args.from_snapshot_exclusive is not None or args.reprocess_all  # an explicit range
     rows, changes = evolve(
-        previous, stages.drift, topic=args.topic, snapshot=snapshot, at=now, run_id=args.run_id, backfill=backfill
+        previous,
+        stages.drift,
+        topic=args.topic,
+        snapshot=snapshot,
+        at=now,
+        run_id=args.run_id,
+        backfill=args.explicit_range,
     )
     stages.drift_changes = changes
     log.info("topic %s: drift: %s; %d changes this run", args.topic, drift_totals(stages.drift), len(changes))

@@ -7,8 +7,8 @@ grows with the number of runs (docs/BENCHMARKS.md, benchmark 6). Iceberg's plann
 chooses what to rewrite: files with at least ``delete_file_threshold`` delete files
 (or deletes on 30% of their rows), and, per partition, groups of at least five files
 smaller than ``small_file_bytes`` (relative to the table's size); nothing qualifies,
-nothing is committed. Delete
-files left without a live data file go right after (``remove-dangling-deletes``).
+nothing is committed. Delete files left without a live data file go right after
+(``remove-dangling-deletes``).
 
 A compaction that rewrites anything costs seconds per table whatever it rewrites (a
 Spark job and a commit: 1.5-2 s measured 2026-12-06), and with a small increment every
@@ -56,14 +56,9 @@ def small_file_bytes(metadata: Mapping[str, Any]) -> int:
     are merged among themselves, and a compaction rewrites at most about an eighth of
     the table plus the files with deletes piled on them.
     """
-    snapshot = _current_snapshot(metadata)
-    total = int(((snapshot or {}).get("summary") or {}).get("total-files-size", 0))
+    current = next(ancestor_snapshots(metadata), None)
+    total = int(((current or {}).get("summary") or {}).get("total-files-size", 0))
     return max(MIN_SMALL_FILE_BYTES, min(SMALL_FILE_BYTES, total // OUTPUT_BUCKETS // SMALL_FRACTION_OF_BUCKET))
-
-
-def _current_snapshot(metadata: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    current = metadata.get("current-snapshot-id")
-    return next((s for s in metadata.get("snapshots") or [] if s.get("snapshot-id") == current), None)
 
 
 def compaction_options(delete_file_threshold: int, small_bytes: int = SMALL_FILE_BYTES) -> dict[str, str]:
