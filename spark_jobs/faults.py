@@ -2,7 +2,8 @@
 
 Points: loading_config, planning (before anything is read), before_curated_commit,
 after_curated_commit, during_validation, before_semantic_write,
-between_errors_and_semantic_merge, after_commits_before_report; in the
+between_errors_and_semantic_merge, ``before_merge:<table>`` (after a validated append,
+before the MERGE into that table, as the MERGE statement names it), after_commits_before_report; in the
 table maintenance after the commits: during_compaction, during_output_expiry, during_raw_expiry.
 
 ``UNIFIED_JOB_FAIL_AT=stop_spark_context`` stops the SparkContext after the parsed

@@ -38,6 +38,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs.commit.merge import PRUNE_MAX_KEYS, merge_with_checkpoint, run_with_commit_properties
+from spark_jobs.faults import maybe_fail
 from spark_jobs.read.snapshots import current_snapshot
 
 BROADCAST_MAX_ROWS = 200_000
@@ -183,6 +184,9 @@ def upsert_split(
         run_with_commit_properties(spark, properties, lambda: append_validated(spark, pinned, new_rows, laid_out))
         return
     append_validated(spark, pinned, new_rows, laid_out)
+    # Another run's commits may land here, after this run's validation gate: the MERGE's
+    # condition keeps a newer stored version (merge_sql's callers); tests hold a run here.
+    maybe_fail(f"before_merge:{pinned.name}")
     source = existing_rows.select(*[F.col(f"`{c}`") for c in columns])
     with broadcast_merge_source(spark, source, existing_count) as merge_source:
         merge_with_checkpoint(spark, merge_source.rows, merge_matched_sql, properties, merge_source.keys)

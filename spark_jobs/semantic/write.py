@@ -17,7 +17,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from spark_jobs.commit.add_columns import add_columns_planned, lost_schema_race
-from spark_jobs.commit.merge import merge_sql, ordering_event_ts
+from spark_jobs.commit.merge import merge_sql, ordering_event_ts, version_at_least
 from spark_jobs.commit.upsert import PinnedTable, join_stored, keys_to_probe, upsert_split
 from spark_jobs.config.contract import FieldSpec, TopicContract
 from spark_jobs.exceptions import ContractError
@@ -235,13 +235,17 @@ def upsert_semantic(
 
     Per table: rows whose key it did not hold are appended (``laid_out``: see
     ``upsert.append_validated``), the others MERGEd (updated, or deleted when the row
-    now belongs to the other table).
+    now belongs to the other table). A MERGE changes a row only for a version at least
+    as new as the one the table holds when the statement runs: another run of the topic
+    may have committed a newer one since the pin (between this run's validated append
+    and its MERGE), and the older version must not overwrite or delete it (as curated's).
     """
+    newer = version_at_least("s", "t", contract.max_event_ts_ahead_minutes)
     errors_sql = merge_sql(
         errors.name,
         errors_columns(contract),
-        when_matched=f"NOT s.{VALID}",
-        delete_when=f"s.{VALID}",
+        when_matched=f"NOT s.{VALID} AND {newer}",
+        delete_when=f"s.{VALID} AND {newer}",
         insert=False,
     )
     new_errors = error_rows.where(~F.col(IN_ERRORS))  # all invalid (see masked_error_rows)
@@ -252,8 +256,8 @@ def upsert_semantic(
     semantic_sql = merge_sql(
         semantic.name,
         semantic_columns(contract),
-        when_matched=f"s.{VALID}",
-        delete_when=f"NOT s.{VALID}",
+        when_matched=f"s.{VALID} AND {newer}",
+        delete_when=f"NOT s.{VALID} AND {newer}",
         insert=False,
     )
     new_semantic = semantic_rows.where(~F.col(IN_SEMANTIC))  # all valid (see masked_semantic_rows)

@@ -141,6 +141,12 @@ class Stack:
             ).fetchall()
         return {task_id: state for task_id, state in rows}
 
+    def alerted(self) -> set[str]:
+        """The alert memory: Airflow Variables ``AlertMemoryHook`` keeps in the metadata DB."""
+        with sqlite3.connect(self.root / "airflow.db") as db:
+            rows = db.execute("SELECT key FROM variable WHERE key LIKE 'lakehouse_unified.alerted.%'").fetchall()
+        return {key for (key,) in rows}
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -204,6 +210,7 @@ def test_without_a_contract_curated_still_flows_and_the_alert_comes_once(stack: 
     assert states.get("no_schema") == "success" and states.get("wait_for_new_snapshot") == "skipped", output[-4000:]
     assert "ALERT [lakehouse] topic orders: no schema registered" not in output
     assert "already alerted" in output
+    assert stack.alerted() == {"lakehouse_unified.alerted.no_schema.orders"}  # a real Variable remembered it
 
 
 def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stack) -> None:
@@ -219,6 +226,7 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
         "no_schema": "skipped",
         "publish_outcome": "success",
     }, output[-6000:]
+    assert stack.alerted() == set()  # a valid schema forgets the no_schema alert: the next problem alerts
     # once the contract is there, semantic catches up from the beginning (curated is up to date)
     reports = sorted((stack.root / "reports" / "orders").glob("*.json"), key=lambda p: p.stat().st_mtime)
     assert reports

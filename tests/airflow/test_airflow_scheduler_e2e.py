@@ -345,8 +345,16 @@ def _wait_run(stack: Stack, dag_id: str, run_id: str) -> str:
     )
 
 
-def test_a_row_capped_backlog_is_taken_in_slices_equal_to_one_unsliced_run(stack: Stack) -> None:
-    started = time.monotonic()
+@dataclass(frozen=True)
+class CappedBacklog:
+    snapshots: list[int]  # orders_capped's raw snapshots, oldest first
+    run_ids: list[str]  # the three manual runs that took them
+
+
+@pytest.fixture(scope="module")
+def capped_backlog(stack: Stack) -> CappedBacklog:
+    """Three raw batches in ``orders_capped`` (and ``orders_whole``), taken by three
+    manual runs of one batch each; any test of the module may come first."""
     stack.write_raw(3, "raw_db.orders_capped", "raw_db.orders_whole")
     capped = [s for s, _ in stack.snapshots("orders_capped")]
     status, body = stack.request("PATCH", f"/api/v2/dags/{DAG_CAPPED}", {"is_paused": False})
@@ -358,6 +366,14 @@ def test_a_row_capped_backlog_is_taken_in_slices_equal_to_one_unsliced_run(stack
         run_ids.append(body["dag_run_id"])
     for run_id in run_ids:
         assert _wait_run(stack, DAG_CAPPED, run_id) == "success"
+    return CappedBacklog(capped, run_ids)
+
+
+def test_a_row_capped_backlog_is_taken_in_slices_equal_to_one_unsliced_run(
+    stack: Stack, capped_backlog: CappedBacklog
+) -> None:
+    started = time.monotonic()
+    capped, run_ids = capped_backlog.snapshots, capped_backlog.run_ids
     counts = [stack.xcom(DAG_CAPPED, run_id, "publish_outcome", "counts") for run_id in run_ids]
     assert [c["rows_read"] for c in counts] == [ROWS, ROWS, ROWS], counts
     assert [c["backlog_rows"] for c in counts] == [2 * ROWS, ROWS, 0], counts
@@ -399,8 +415,9 @@ def test_a_row_capped_backlog_is_taken_in_slices_equal_to_one_unsliced_run(stack
     print(f"row-capped scenario: {time.monotonic() - started:.0f}s")
 
 
-def test_a_rest_triggered_run_with_params_reprocesses_one_layer(stack: Stack) -> None:
+def test_a_rest_triggered_run_with_params_reprocesses_one_layer(stack: Stack, capped_backlog: CappedBacklog) -> None:
     started = time.monotonic()
+    assert stack.checkpoints("orders_capped")[0] == capped_backlog.snapshots[-1]
     # a bad parameter is refused by the API, with the parameter named
     status, body = stack.trigger(DAG_CAPPED, {"layers": "everything"})
     assert status == 400 and "layers" in json.dumps(body), body
@@ -471,7 +488,15 @@ def test_a_backfill_waits_for_the_live_job_and_reprocesses_exactly_its_intervals
     assert stack.xcom(DAG_ORDERS, live, "publish_outcome", "outcome") == "FULL_SUCCESS"
     live_job = stack.task(DAG_ORDERS, live, "run_unified_job")
     backfill_job = stack.task(DAG_ORDERS, with_commit["run_id"], "run_unified_job")
-    assert _db_time(backfill_job["start"]) >= _db_time(live_job["end"]), (live_job, backfill_job)
+    # ...held back, not merely later: its run existed while the live job was still running
+    ((created,),) = stack.query(
+        "SELECT created_at FROM dag_run WHERE dag_id = ? AND run_id = ?", DAG_ORDERS, with_commit["run_id"]
+    )
+    assert _db_time(created) < _db_time(live_job["end"]) <= _db_time(backfill_job["start"]), (
+        created,
+        live_job,
+        backfill_job,
+    )
     # the interval holding A's commit reprocessed exactly A (raw's first snapshot: from the beginning)
     assert stack.xcom(DAG_ORDERS, with_commit["run_id"], "publish_outcome", "outcome") == "FULL_SUCCESS"
     counts = stack.xcom(DAG_ORDERS, with_commit["run_id"], "publish_outcome", "counts")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +22,8 @@ import pytest
 from spark_jobs.faults import BARRIER_DIR_ENV, BARRIER_ENV, BARRIER_PARTIES_ENV
 from spark_jobs.tables import TopicTables
 
-from .jobkit import append_raw, checkpoints, run_job, submit_command, table_rows, topic_config
-from .test_unified_job import BATCHES, assert_invariants
+from .jobkit import Row, append_raw, at, checkpoints, run_job, submit_command, table_rows, topic_config
+from .test_unified_job import BATCHES, assert_invariants, order
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 IGNORED = ("_run_id", "_raw_snapshot_id")
@@ -100,3 +101,72 @@ def test_two_simultaneous_runs_never_duplicate_or_lose_rows(
     assert checkpoints(spark, topic) == (second, second)
     for table in layers:
         assert table_rows(spark, table.format(topic), IGNORED) == table_rows(spark, table.format(clean), IGNORED)
+
+
+@pytest.mark.parametrize("held_before", ["semantic", "errors"])
+def test_an_older_version_never_overwrites_a_newer_one_committed_meanwhile(
+    spark, warehouse: Path, tmp_path: Path, hash_key: str, held_before: str
+) -> None:
+    """Run A takes version 1 of two keys, run B (started later) version 2. A is held after
+    its validated append into ``held_before`` and before its MERGE there, while B runs to
+    the end (issue 28, item 8): A's MERGE then finds version 2 stored and must keep it, in
+    semantic (k1, valid) and in errors (k2, invalid)."""
+    topic = f"shop_held_before_{held_before}_merge"
+    t = TopicTables(topic)
+    dirs = topic_config(tmp_path, topic)
+
+    def versions(v: int) -> list[Row]:
+        return [
+            (f"m1v{v}", "k1", at(100 * v), at(100 * v + 1), order("o1", status=("new", "paid", "shipped")[v])),
+            (f"m2v{v}", "k2", at(100 * v), at(100 * v + 1), order("o2", amount=-v - 1)),  # invalid: errors
+        ]
+
+    append_raw(spark, topic, versions(0))
+    assert run_job(spark, topic, dirs, run_id="v0").outcome == "FULL_SUCCESS"
+    append_raw(spark, topic, versions(1))
+
+    barrier = tmp_path / "barrier"
+    held = t.semantic if held_before == "semantic" else t.errors
+    command, env = submit_command(topic, warehouse, dirs, tmp_path / "a.json", "--run-id", "a")
+    # Iceberg's catalog cache keeps a table's metadata for 30 s after its last access: a
+    # MERGE starting sooner after the append reads the snapshot the append left, and
+    # Iceberg's commit validation then fails it on B's commit (a clean, retryable
+    # CURATED_ONLY). One starting later (a large MERGE source is materialised in between)
+    # reads B's version as the current one: no conflict to find. A runs without the cache,
+    # as in that case.
+    command[1:1] = ["--conf", "spark.sql.catalog.lakehouse.cache-enabled=false"]
+    env.update({BARRIER_ENV: f"before_merge:{held}", BARRIER_DIR_ENV: str(barrier), BARRIER_PARTIES_ENV: "2"})
+    run_a = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 600
+        while not list(barrier.glob("*.arrived")):
+            assert run_a.poll() is None, run_a.communicate()[0][-5000:]
+            assert time.monotonic() < deadline, "run A never reached its MERGE"
+            time.sleep(0.2)
+        third = append_raw(spark, topic, versions(2))
+        run_b = run_job(spark, topic, dirs, run_id="b")  # the whole run, while A waits
+        assert run_b.outcome == "FULL_SUCCESS", run_b.to_json()
+        (barrier / "test.arrived").write_text("release run A")  # the barrier's second party
+        output = run_a.communicate(timeout=600)[0]
+    finally:
+        if run_a.poll() is None:
+            run_a.kill()
+    report_a = json.loads((tmp_path / "a.json").read_text())
+    # Held before semantic's MERGE, A ends with nothing to change there; held before the
+    # errors' MERGE, A's semantic append then fails validation on B's semantic commit.
+    expected = "FULL_SUCCESS" if held_before == "semantic" else "CURATED_ONLY"
+    assert report_a["outcome"] == expected, (report_a["outcome"], report_a.get("reason"), output[-3000:])
+
+    for table in (t.semantic, t.errors):
+        spark.sql(f"REFRESH TABLE {table}")
+    semantic = {r["_idempotency_key"]: r["_message_id"] for r in spark.table(t.semantic).collect()}
+    errors = {r["_idempotency_key"]: r["_message_id"] for r in spark.table(t.errors).collect()}
+    assert (semantic, errors) == ({"k1": "m1v2"}, {"k2": "m2v2"})
+
+    # Whatever checkpoint A's commit left, the next run converges without changing a row.
+    again = run_job(spark, topic, dirs, run_id="after")
+    assert again.outcome in ("FULL_SUCCESS", "NO_NEW_DATA"), again.to_json()
+    assert checkpoints(spark, topic) == (third, third)
+    semantic_after = {r["_idempotency_key"]: r["_message_id"] for r in spark.table(t.semantic).collect()}
+    errors_after = {r["_idempotency_key"]: r["_message_id"] for r in spark.table(t.errors).collect()}
+    assert (semantic_after, errors_after) == ({"k1": "m1v2"}, {"k2": "m2v2"})

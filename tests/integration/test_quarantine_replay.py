@@ -51,6 +51,8 @@ def test_replay_heals_what_the_fixed_suite_accepts(spark, tmp_path: Path, hash_k
         ],
     )
     assert run_job(spark, topic, dirs, run_id="run1").outcome == "FULL_SUCCESS"
+    errors_table = spark.table(t.errors)
+    stale_k3 = spark.createDataFrame(errors_table.where("_idempotency_key = 'k3'").collect(), errors_table.schema)
     append_raw(
         spark,
         topic,
@@ -60,9 +62,12 @@ def test_replay_heals_what_the_fixed_suite_accepts(spark, tmp_path: Path, hash_k
         ],
     )
     assert run_job(spark, topic, dirs, run_id="run2").outcome == "FULL_SUCCESS"
+    assert "k3" not in _by_key(spark, t.errors) and _by_key(spark, t.semantic)["k3"]["_message_id"] == "m33"
+    # errors holds an old version of a key whose newer version semantic holds (as a hand
+    # edit or a race would leave it): the replay re-judges m3, valid now, and must keep m33.
+    stale_k3.writeTo(t.errors).append()
     errors_before = _by_key(spark, t.errors)
-    assert set(errors_before) == {"k1", "k2", "k4", "k6", "k7", errors_before_keyless(errors_before)}
-    assert _by_key(spark, t.semantic)["k3"]["_message_id"] == "m33"
+    assert set(errors_before) == {"k1", "k2", "k3", "k4", "k6", "k7", errors_before_keyless(errors_before)}
 
     # the raw snapshots that added them expire; one raw row is deleted (a retention policy)
     spark.sql(f"DELETE FROM {t.raw} WHERE message_id = 'm7'")
@@ -76,21 +81,21 @@ def test_replay_heals_what_the_fixed_suite_accepts(spark, tmp_path: Path, hash_k
     dry = run_job(spark, topic, dirs, run_id="dry", replay_quarantine=True, dry_run=True)
     assert (dry.outcome, dry.replay.replayed, dry.replay.valid_now, dry.replay.healed) == (
         "FULL_SUCCESS",
-        4,
-        2,
+        5,
+        3,
         0,
     )
     assert _by_key(spark, t.errors) == errors_before  # a dry run writes nothing
     report = run_job(spark, topic, dirs, run_id="replay", replay_quarantine=True)
     assert report.outcome == "FULL_SUCCESS", report.to_json()
     assert report.to_dict()["replay"] == {
-        "quarantined": 6,
+        "quarantined": 7,
         "not_replayable": 1,  # k5: no message_id
-        "replayed": 4,  # k1, k2 (its newer version m22), k4, k6
+        "replayed": 5,  # k1, k2 (its newer version m22), k3 (the stale m3), k4, k6
         "not_in_raw": 1,  # k7
-        "valid_now": 2,
-        "healed": 2,  # k1, k6
-        "still_failing": 2,  # k2, k4
+        "valid_now": 3,  # k1, k3, k6
+        "healed": 2,  # k1, k6; m3 is older than semantic's m33: not written
+        "still_failing": 3,  # k2, k4, and k3's m3, which errors still holds
     }
     assert "2 healed to semantic" in "\n".join(report.summary_lines())
 
@@ -99,6 +104,7 @@ def test_replay_heals_what_the_fixed_suite_accepts(spark, tmp_path: Path, hash_k
     assert semantic["k6"]["_message_id"] == "m6" and semantic["k6"]["status"] == "shipped"  # the kept version
     assert semantic["k1"]["_run_id"] == "replay" and semantic["k1"]["email"] != "alice@example.com"  # masked
     assert semantic["k3"]["_message_id"] == "m33" and semantic["k3"]["_run_id"] == "run2"  # newer: untouched
+    assert errors["k3"] == errors_before["k3"]  # the replayed old version changed nothing
     # still failing: new reasons, judged by the fixed suite
     assert errors["k2"]["_message_id"] == "m22" and errors["k2"]["_run_id"] == "replay"
     assert any("shipped" in e["reason"] for e in errors["k2"]["_errors"])
@@ -108,13 +114,13 @@ def test_replay_heals_what_the_fixed_suite_accepts(spark, tmp_path: Path, hash_k
     assert errors["k7"] == errors_before["k7"]
     keyless = errors_before_keyless(errors_before)
     assert errors[keyless] == errors_before[keyless]
-    # every key in exactly one table; checkpoints and curated untouched
-    assert not set(semantic) & set(errors)
+    # every key in exactly one table but the hand-made k3; checkpoints and curated untouched
+    assert set(semantic) & set(errors) == {"k3"}
     assert checkpoints(spark, topic) == marks and report.semantic.checkpoint_after == marks[1]
     assert current_snapshot(spark, t.curated) == curated_snapshot
 
     again = run_job(spark, topic, dirs, run_id="replay2", replay_quarantine=True)
-    assert (again.replay.replayed, again.replay.healed, again.replay.still_failing) == (2, 0, 2)
+    assert (again.replay.replayed, again.replay.healed, again.replay.still_failing) == (3, 0, 3)
     assert _by_key(spark, t.semantic).keys() == semantic.keys()
 
 
