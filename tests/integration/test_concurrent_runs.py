@@ -157,16 +157,19 @@ def test_an_older_version_never_overwrites_a_newer_one_committed_meanwhile(
     expected = "FULL_SUCCESS" if held_before == "semantic" else "CURATED_ONLY"
     assert report_a["outcome"] == expected, (report_a["outcome"], report_a.get("reason"), output[-3000:])
 
-    for table in (t.semantic, t.errors):
-        spark.sql(f"REFRESH TABLE {table}")
-    semantic = {r["_idempotency_key"]: r["_message_id"] for r in spark.table(t.semantic).collect()}
-    errors = {r["_idempotency_key"]: r["_message_id"] for r in spark.table(t.errors).collect()}
-    assert (semantic, errors) == ({"k1": "m1v2"}, {"k2": "m2v2"})
+    assert _held_versions(spark, t) == ({"k1": "m1v2"}, {"k2": "m2v2"})
 
     # Whatever checkpoint A's commit left, the next run converges without changing a row.
     again = run_job(spark, topic, dirs, run_id="after")
     assert again.outcome in ("FULL_SUCCESS", "NO_NEW_DATA"), again.to_json()
     assert checkpoints(spark, topic) == (third, third)
-    semantic_after = {r["_idempotency_key"]: r["_message_id"] for r in spark.table(t.semantic).collect()}
-    errors_after = {r["_idempotency_key"]: r["_message_id"] for r in spark.table(t.errors).collect()}
-    assert (semantic_after, errors_after) == ({"k1": "m1v2"}, {"k2": "m2v2"})
+    assert _held_versions(spark, t) == ({"k1": "m1v2"}, {"k2": "m2v2"})
+
+
+def _held_versions(spark, t: TopicTables) -> tuple[dict[str, str], dict[str, str]]:
+    """The message id of the version semantic and errors hold per key, as committed by now."""
+    held = []
+    for table in (t.semantic, t.errors):
+        spark.sql(f"REFRESH TABLE {table}")  # another process committed
+        held.append({r["_idempotency_key"]: r["_message_id"] for r in spark.table(table).collect()})
+    return held[0], held[1]
