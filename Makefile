@@ -75,8 +75,12 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy spark_jobs demo plugins/lakehouse_unified
 
+# Two pytest workers (pytest-xdist), a test file each at a time: most tests wait on a JVM,
+# a scheduler or a subprocess, so two share 2 cores well. PYTEST_WORKERS=0: one process.
+# --durations: the slowest tests, printed at the end (what to share next).
+PYTEST_WORKERS ?= 2
 test: setup lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not spark and not airflow_e2e and not slow"
