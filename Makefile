@@ -29,7 +29,8 @@ AIRFLOW_ENV := PATH=$(abspath $(BIN)):$$PATH AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) AI
 	LAKEHOUSE_PROJECT_DIR=$(CURDIR)
 
 .PHONY: setup java chromium demo demo-job demo-reset test test-fast lint typecheck emr-package emr-venv clean \
-	airflow-dags airflow-test airflow-e2e airflow-dag-test airflow-standalone airflow-backfill bench-dag-parse
+	airflow-dags airflow-test airflow-e2e airflow-dag-test airflow-standalone airflow-backfill bench-dag-parse \
+	bench-smoke
 
 setup: java chromium $(STAMP) $(UDF_JAR)
 
@@ -78,9 +79,13 @@ typecheck: setup
 # Two pytest workers (pytest-xdist), a test file each at a time: most tests wait on a JVM,
 # a scheduler or a subprocess, so two share 2 cores well. PYTEST_WORKERS=0: one process.
 # --durations: the slowest tests, printed at the end (what to share next).
+# Not the benchmarks' smoke runs (marked bench: they guard bench/, not the product): make bench-smoke.
 PYTEST_WORKERS ?= 2
 test: setup lint typecheck
-	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile --durations=30 -m "not bench"
+
+bench-smoke: setup  ## every benchmark once at its smallest size (about 10 minutes): after changing bench/
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m bench tests/bench
 
 test-fast: setup
 	$(BIN)/python -m pytest -m "not spark and not airflow_e2e and not slow"

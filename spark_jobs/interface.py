@@ -41,6 +41,23 @@ def topic_name_problem(topic: object) -> str | None:
     return None
 
 
+TableRole = Literal["raw", "curated", "semantic", "errors"]
+TABLE_ROLES: tuple[TableRole, ...] = get_args(TableRole)
+OUTPUT_ROLES: tuple[TableRole, ...] = ("curated", "semantic", "errors")
+NAMESPACES: dict[TableRole, str] = {
+    "raw": "raw_db",
+    "curated": "curated_db",
+    "semantic": "semantic_db",
+    "errors": "semantic_db",
+}
+"""The catalog namespace (database) of each of a topic's tables."""
+
+
+def table_identifier(topic: str, role: TableRole) -> tuple[str, str]:
+    """``(namespace, table)`` of one of a topic's four tables (unquoted)."""
+    return NAMESPACES[role], topic + ERRORS_SUFFIX if role == "errors" else topic
+
+
 CATALOG = "lakehouse"
 """Name of the Iceberg catalog in Spark; it is the session's default catalog."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from spark_jobs.exceptions import JobArgumentError
-from spark_jobs.interface import ERRORS_SUFFIX, topic_name_problem
+from spark_jobs.interface import TableRole, table_identifier, topic_name_problem
 
 if TYPE_CHECKING:  # the module is imported before Spark starts (argument checks)
     from pyspark.sql import Column
@@ -57,21 +57,26 @@ class TopicTables:
         if problem is not None:
             raise JobArgumentError(f"topic {self.topic!r} is not a valid topic name: it {problem}")
 
+    def name(self, role: TableRole) -> str:
+        """``namespace.table`` of one of the topic's tables, the table part quoted."""
+        namespace, table = table_identifier(self.topic, role)
+        return f"{namespace}.{quote(table)}"
+
     @property
     def raw(self) -> str:
-        return f"raw_db.{quote(self.topic)}"
+        return self.name("raw")
 
     @property
     def curated(self) -> str:
-        return f"curated_db.{quote(self.topic)}"
+        return self.name("curated")
 
     @property
     def semantic(self) -> str:
-        return f"semantic_db.{quote(self.topic)}"
+        return self.name("semantic")
 
     @property
     def errors(self) -> str:
-        return f"semantic_db.{quote(self.topic + ERRORS_SUFFIX)}"
+        return self.name("errors")
 
 
 OPS_NAMESPACE = "ops_db"

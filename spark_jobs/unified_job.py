@@ -23,7 +23,7 @@ from datetime import datetime
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_jobs.commit.checkpoints import read_checkpoints
+from spark_jobs.commit.checkpoints import output_snapshots, read_checkpoints
 from spark_jobs.config.contract import TopicContract
 from spark_jobs.config.job_args import JobArgs, parse_args
 from spark_jobs.config.storage import write_text
@@ -88,12 +88,24 @@ def run(spark: SparkSession, args: JobArgs) -> RunReport:
         else:
             stages.failure = StageError(args.topic, "run", cause)
     if context_alive(spark):
+        _read_table_snapshots(spark, args, stages)
         record_stages(spark, args, stages, timings)
     report = RunReport.build(args, config.mode(args), stages, timings.seconds, started_at, datetime.now())
     if not context_alive(spark):
         stopped = MaintenanceStep(0.0, error="not written: the SparkContext stopped")
         return replace(report, maintenance={**report.maintenance, "run_history": stopped})
     return append_run_history(spark, args, report)
+
+
+def _read_table_snapshots(spark: SparkSession, args: JobArgs, stages: StageResults) -> None:
+    """The output tables' snapshots once a layer was written (what Airflow announces to
+    consumers). Metadata only; a failure to read them is logged, never the run's outcome."""
+    if not any(layer.status == "written" for layer in stages.layers):
+        return
+    try:
+        stages.table_snapshots = output_snapshots(spark, TopicTables(args.topic))
+    except Exception:
+        log.exception("topic %s: cannot read the output tables' snapshots (nothing announced)", args.topic)
 
 
 def _run(spark: SparkSession, args: JobArgs, config: TopicConfig, stages: StageResults, timings: Timings) -> None:

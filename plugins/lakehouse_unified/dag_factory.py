@@ -23,6 +23,7 @@ from typing import Any
 
 from airflow.sdk import DAG, BaseOperator, CronDataIntervalTimetable, Param, TriggerRule, get_parsing_context
 
+from lakehouse_unified.assets import layers_alias, table_asset
 from lakehouse_unified.config import TopicConfig, load_topic_config
 from lakehouse_unified.exceptions import TopicConfigError
 from lakehouse_unified.notifiers.topic_alert import TopicAlertNotifier
@@ -174,6 +175,7 @@ def _build(config: TopicConfig) -> DAG:
             topic_config=config,
             run_task_id="run_unified_job",
             trigger_rule=TriggerRule.ALL_DONE,  # also after NO_NEW_DATA: every run gets its outcome
+            outlets=[layers_alias(config)],  # an asset event per layer that advanced (assets.py)
             retries=1,
             retry_delay=timedelta(minutes=1),
         )
@@ -195,6 +197,7 @@ def _run_task(config: TopicConfig) -> BaseOperator:
         "topic_config": config,
         "on_failure_callback": [],
         "max_active_tis_per_dag": 1,
+        "inlets": [table_asset(config, "raw")],
     }
     if config.runtime == "emr_serverless":
         from lakehouse_unified.operators.emr_serverless import UnifiedJobEmrServerlessOperator

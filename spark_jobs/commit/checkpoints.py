@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from pyspark.sql import SparkSession
 
-from spark_jobs.interface import Checkpoints, Layer, SnapshotInfo, resolve_checkpoints
-from spark_jobs.read.snapshots import current_ancestry, table_exists
+from spark_jobs.interface import OUTPUT_ROLES, Checkpoints, Layer, SnapshotInfo, TableRole, resolve_checkpoints
+from spark_jobs.read.snapshots import current_ancestry, current_snapshot, table_exists
 from spark_jobs.tables import TopicTables
 
 
@@ -36,3 +36,14 @@ def read_checkpoints(spark: SparkSession, tables: TopicTables, raw_ids_newest_fi
 def output_tables(tables: TopicTables) -> list[tuple[str, Layer | None]]:
     """Each output table with the layer whose checkpoint it holds (errors: none)."""
     return [(tables.curated, "curated"), (tables.semantic, "semantic"), (tables.errors, None)]
+
+
+def output_snapshots(spark: SparkSession, tables: TopicTables) -> dict[TableRole, int | None]:
+    """Each output table's current snapshot id (None: no table, or no snapshot yet): what a
+    run announces to consumers (a consumer reads the table as of it). Metadata only."""
+    snapshots: dict[TableRole, int | None] = {}
+    for role in OUTPUT_ROLES:
+        table = tables.name(role)
+        snapshot = current_snapshot(spark, table) if table_exists(spark, table) else None
+        snapshots[role] = snapshot.snapshot_id if snapshot is not None else None
+    return snapshots

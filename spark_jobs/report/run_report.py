@@ -17,7 +17,7 @@ from spark_jobs.config.job_args import JobArgs
 from spark_jobs.drift.changes import DriftChange
 from spark_jobs.drift.detect import DriftReport
 from spark_jobs.exceptions import UnifiedJobError
-from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer, Outcome
+from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer, Outcome, TableRole, table_identifier
 from spark_jobs.run.context import DedupCounts
 from spark_jobs.run.isolate_poison import PoisonEvents
 from spark_jobs.run.lag import SemanticLag
@@ -80,6 +80,8 @@ class StageResults:
     lag: SemanticLag | None = None
     data_docs_url: str | None = None
     maintenance: dict[str, MaintenanceStep] = field(default_factory=dict)
+    table_snapshots: dict[TableRole, int | None] = field(default_factory=dict)
+    """Each output table's snapshot after the layers, when one was written (what Airflow announces)."""
     poison: PoisonEvents | None = None
     """Events the shared stages failed on, quarantined (``run/isolate_poison.py``)."""
     ended: tuple[Outcome, str | None] | None = None
@@ -157,6 +159,8 @@ class RunReport:
     """The run's validation page in the GX Data Docs site."""
     maintenance: dict[str, MaintenanceStep] = field(default_factory=dict)
     """Per step (compaction, output_expiry, raw_expiry)."""
+    table_snapshots: dict[TableRole, int | None] = field(default_factory=dict)
+    """Each output table's current snapshot once the layers ran (empty: no layer written)."""
     durations_s: dict[str, float] = field(default_factory=dict)
     validation_result: Any = field(default=None, repr=False)
     """GX's ExpectationSuiteValidationResult of the semantic batch (kept as GX's object; not in to_dict)."""
@@ -195,6 +199,7 @@ class RunReport:
             lag=stages.lag,
             data_docs_url=stages.data_docs_url,
             maintenance=dict(stages.maintenance),
+            table_snapshots=dict(stages.table_snapshots),
             durations_s=dict(durations_s),
             validation_result=semantic.validation_result if semantic is not None else None,
         )
@@ -231,6 +236,10 @@ class RunReport:
             "replay": asdict(self.replay) if self.replay else {},
             "semantic_lag": lag,
             "data_docs": self.data_docs_url,
+            "tables": {
+                role: {"name": ".".join(table_identifier(self.topic, role)), "snapshot_id": snapshot_id}
+                for role, snapshot_id in self.table_snapshots.items()
+            },
             "maintenance": {step: result.to_dict() for step, result in self.maintenance.items()},
             "durations_s": self.durations_s,
         }

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from airflow.sdk.execution_time.context import OutletEventAccessors
 from lakehouse_unified.config import TopicConfig, parse_topic_config
 from lakehouse_unified.run_plan import CHECKPOINT_KEYS
 
@@ -117,6 +118,7 @@ def make_context(
         "params": {"layers": "both", "dry_run": False, "no_checkpoint": False, **(params or {})},
         "data_interval_start": data_interval[0] if data_interval else None,
         "data_interval_end": data_interval[1] if data_interval else None,
+        "outlet_events": OutletEventAccessors(),  # Airflow's own: what a task's asset events are added to
     }
 
 

@@ -115,10 +115,11 @@ def test_a_bad_topic_file_fails_only_its_own_dag(tmp_path: Path) -> None:
     topic_file = dags / "topics" / "orders.yaml"
     topic_file.write_text(topic_file.read_text().replace("runtime: local", "runtime: emr_serverles"))
     bag = DagBag(dag_folder=str(dags))
-    assert list(bag.import_errors) == [str(dags / "unified__orders.py")]
-    message = bag.import_errors[str(dags / "unified__orders.py")]
-    assert str(topic_file) in message
-    assert "field 'runtime'" in message and "'emr_serverles'" in message
+    # the topic's DAG file, and the example consumers of its tables (they name its assets)
+    assert sorted(bag.import_errors) == [str(dags / "example_consumers__orders.py"), str(dags / "unified__orders.py")]
+    for message in bag.import_errors.values():
+        assert str(topic_file) in message
+        assert "field 'runtime'" in message and "'emr_serverles'" in message
     assert "unified__orders" not in bag.dags
     assert {f"unified__{t}" for t in TOPICS if t != "orders"} <= set(bag.dags)
 
@@ -160,6 +161,7 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     )
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
-    assert {f"unified__{t}" for t in TOPICS} == set(report["dags"])
+    consumers = {f"example_consumer__orders_{layer}" for layer in ("curated", "semantic")}
+    assert {f"unified__{t}" for t in TOPICS} | consumers == set(report["dags"])
     heavy = {"pyspark", "great_expectations", "pyiceberg", "boto3", "botocore", "aiobotocore", "pyarrow", "pandas"}
     assert heavy.isdisjoint(report["new"]), sorted(heavy & set(report["new"]))

@@ -141,6 +141,20 @@ class Stack:
             ).fetchall()
         return {task_id: state for task_id, state in rows}
 
+    def asset_events(self) -> list[tuple[str, dict[str, object]]]:
+        """Asset events in the metadata DB, oldest first: (asset name, extra)."""
+        with sqlite3.connect(self.root / "airflow.db") as db:
+            rows = db.execute(
+                "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id ORDER BY e.id"
+            ).fetchall()
+        return [(name, json.loads(extra)) for name, extra in rows]
+
+    def lineage_events(self, job: str) -> list[dict[str, object]]:
+        """OpenLineage events the provider's file transport wrote for ``job`` (``<dag>.<task>``)."""
+        path = self.root / "openlineage.jsonl"
+        events = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        return [e for e in events if e.get("job", {}).get("name") == job]
+
     def alerted(self) -> set[str]:
         """The alert memory: Airflow Variables ``AlertMemoryHook`` keeps in the metadata DB."""
         with sqlite3.connect(self.root / "airflow.db") as db:
@@ -168,6 +182,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "LAKEHOUSE_PROJECT_DIR": str(REPO),
         "PII_HASH_KEY": "e2e-test-only-hmac-key-0123456789",
         "PYTHONPATH": os.pathsep.join([str(REPO), str(PLUGINS)]),
+        # OpenLineage events of every task, to a file (the provider's file transport)
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
+            {"type": "file", "log_file_path": str(root / "openlineage.jsonl"), "append": True}
+        ),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": "lakehouse-e2e",
     }
     subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
     subprocess.run(
@@ -216,6 +235,8 @@ def test_without_a_contract_curated_still_flows_and_the_alert_comes_once(stack: 
 def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stack) -> None:
     dags = stack.dags("dags_ok", contracts_dir=stack.root / "contracts")
     date = "2025-03-02T00:00:00+00:00"
+    events_before = len(stack.asset_events())
+    lineage_before = len(stack.lineage_events("unified__orders.run_unified_job"))
     output = stack.dags_test(dags, date)
     states = stack.task_states(date)
     assert states == {
@@ -243,6 +264,8 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     # the run's GX validation page (the site next to the run reports) and its row in the run
     # history, read with pyiceberg as docs/JOB_INTERFACE.md shows
     assert report["data_docs"] and counts["data_docs_url"] == report["data_docs"]
+    # the job task's extra link, as the worker resolved it when the task ended
+    assert stack.xcom(date, "run_unified_job", "_link_DataDocsLink") == report["data_docs"]
     page = Path(unquote(urlparse(report["data_docs"]).path))
     assert page.is_file() and (stack.root / "reports" / "data_docs") in page.parents
     runs = [r for r in stack.table_rows("ops_db", "unified_job_runs") if r["run_id"] == report["run_id"]]
@@ -271,6 +294,37 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     state = IcebergSnapshotHook(CatalogSpec("hadoop", str(stack.root / "warehouse"))).read_topic_state("orders")
     assert state.raw_current is not None
     assert state.curated_checkpoint == state.raw_current == state.semantic_checkpoint
+    # an asset event per layer this run wrote (curated is up to date when the no-schema test took
+    # the batch first), naming this run's job run and the table's snapshot; no errors rows, no errors event
+    events = dict(stack.asset_events()[events_before:])
+    written = {f"{layer}_db.orders" for layer in ("curated", "semantic") if report[layer]["status"] == "written"}
+    assert set(events) == written and "semantic_db.orders" in written, events
+    semantic_event = events["semantic_db.orders"]
+    assert semantic_event["run_id"] == report["run_id"] and semantic_event["rows"] == 20
+    assert semantic_event["snapshot_id"] == str(report["tables"]["semantic"]["snapshot_id"])
+    assert semantic_event["checkpoint"] == str(state.semantic_checkpoint)
+    events_before = len(stack.asset_events())
+
+    # OpenLineage: START and COMPLETE of the job task, naming what it read and wrote, with the
+    # tables' schemas, the report's counts and the suite's results; no clear PII in any event
+    lineage = stack.lineage_events("unified__orders.run_unified_job")[lineage_before:]
+    assert [e["eventType"] for e in lineage] == ["START", "COMPLETE"], [e["eventType"] for e in lineage]
+    complete = lineage[-1]
+    warehouse = stack.root / "warehouse"
+    (raw,) = complete["inputs"]
+    assert (raw["namespace"], raw["name"]) == ("file", f"{warehouse}/raw_db/orders")
+    assert raw["inputFacets"]["inputStatistics"]["rowCount"] == report["raw"]["rows_read"]
+    assert "payload" in {f["name"] for f in raw["facets"]["schema"]["fields"]}
+    outputs = {o["name"]: o for o in complete["outputs"]}
+    semantic_out = outputs[f"{warehouse}/semantic_db/orders"]
+    assert semantic_out["outputFacets"]["outputStatistics"]["rowCount"] == report["semantic"]["rows_valid"]
+    assert {"order_id", "email", "amount", "status"} <= {f["name"] for f in semantic_out["facets"]["schema"]["fields"]}
+    assertions = semantic_out["facets"]["dataQualityAssertions"]["assertions"]
+    assert {(a["assertion"], a["column"], a["success"]) for a in assertions} == {
+        (e["type"], e["column"], e["success"]) for e in report["semantic"]["expectations"]
+    }
+    every_event = (stack.root / "openlineage.jsonl").read_text()
+    assert "@example.com" not in every_event
 
     # Nothing new since: the next run waits, times out and ends skipped (NO_NEW_DATA), not failed.
     later = "2025-03-03T00:00:00+00:00"
@@ -283,6 +337,7 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     no_data = stack.xcom(later, "publish_outcome", "counts")
     assert isinstance(no_data, dict) and no_data["rows_read"] == 0
     assert no_data["curated_checkpoint_after"] == str(state.curated_checkpoint)
+    assert stack.asset_events()[events_before:] == []  # NO_NEW_DATA: nothing announced
 
 
 def test_a_fixed_suite_replays_the_quarantine_from_a_trigger(stack: Stack) -> None:

@@ -42,7 +42,8 @@ from conftest import DAGS, PLUGINS, REPO, free_port
 pytestmark = [pytest.mark.airflow_e2e, pytest.mark.slow]
 
 ROWS = 150  # raw rows per generated batch
-DAG_ORDERS, DAG_CAPPED = "unified__orders", "unified__orders_capped"
+DAG_ORDERS, DAG_CAPPED, DAG_ASSETS = "unified__orders", "unified__orders_capped", "unified__orders_assets"
+CONSUMERS = {layer: f"example_consumer__orders_assets_{layer}" for layer in ("curated", "semantic")}
 FINISHED = {"success", "failed"}
 T = TypeVar("T")
 
@@ -228,7 +229,7 @@ def _project(root: Path) -> None:
     (root / "expectations").mkdir()
     contract = (REPO / "contracts" / "orders.yaml").read_text()
     suite = (REPO / "expectations" / "orders.json").read_text()
-    for topic in ("orders", "orders_capped", "orders_whole"):
+    for topic in ("orders", "orders_capped", "orders_whole", "orders_assets"):
         (root / "contracts" / f"{topic}.yaml").write_text(contract.replace("topic: orders", f"topic: {topic}", 1))
         (root / "expectations" / f"{topic}.json").write_text(suite)
     dags = root / "dags"
@@ -239,6 +240,13 @@ def _project(root: Path) -> None:
     (dags / "topics" / "orders.yaml").write_text(_topic_yaml(root, "orders", 'schedule: "* * * * *"\n' + wait))
     capped = f"schedule: null\nmax_rows_per_run: {ROWS}\n" + wait
     (dags / "topics" / "orders_capped.yaml").write_text(_topic_yaml(root, "orders_capped", capped))
+    (dags / "topics" / "orders_assets.yaml").write_text(_topic_yaml(root, "orders_assets", "schedule: null\n" + wait))
+    # the repository's example consumers, pointed at this module's orders_assets
+    example = (DAGS / "example_consumers__orders.py").read_text()
+    assert 'TOPIC = "orders"\n' in example
+    (dags / "example_consumers__orders.py").write_text(
+        example.replace('TOPIC = "orders"\n', 'TOPIC = "orders_assets"\n')
+    )
     subprocess.run(
         [sys.executable, "-m", "lakehouse_unified.dag_files", "sync", str(dags)],
         check=True,
@@ -309,7 +317,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         status, body = stack.request("POST", "/auth/token", {"username": user, "password": password})
         assert status in (200, 201), body
         stack.token = body["access_token"]
-        for dag_id in (DAG_ORDERS, DAG_CAPPED):  # paused at creation; each test unpauses its DAG
+        for dag_id in (DAG_ORDERS, DAG_CAPPED, DAG_ASSETS, *CONSUMERS.values()):  # paused at creation: tests unpause
             wait_for(f"{dag_id} parsed", lambda d=dag_id: stack.request("GET", f"/api/v2/dags/{d}")[0] == 200, 180, log)
         yield stack
     finally:
@@ -510,3 +518,93 @@ def test_a_backfill_waits_for_the_live_job_and_reprocesses_exactly_its_intervals
     for namespace in ("curated_db", "semantic_db"):
         assert stack.rows(namespace, "orders") == stack.rows(namespace, "orders", after_run=live), namespace
     print(f"backfill scenario: {time.monotonic() - started:.0f}s")
+
+
+FAILING_SUITE_EXPECTATION = {
+    "type": "expect_column_value_lengths_to_equal",
+    "kwargs": {"column": "order_id", "value": 2},
+    "meta": {"action": "fail"},
+}
+
+
+def test_a_layer_consumer_starts_exactly_when_its_layer_advances(stack: Stack) -> None:
+    """The example consumers (dags/example_consumers__orders.py, pointed at orders_assets):
+    FULL_SUCCESS starts both once, with the run's table snapshot in the event; CURATED_ONLY
+    (a suite whose ``fail`` expectation fails) starts the curated one only; NO_NEW_DATA
+    starts none."""
+    started = time.monotonic()
+    for dag_id in (DAG_ASSETS, *CONSUMERS.values()):
+        status, body = stack.request("PATCH", f"/api/v2/dags/{dag_id}", {"is_paused": False})
+        assert status == 200, body
+
+    def events() -> list[tuple[str, dict[str, Any]]]:
+        rows = stack.query(
+            "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id "
+            "WHERE a.name LIKE '%orders_assets%' ORDER BY e.id"
+        )
+        return [(name, json.loads(extra)) for name, extra in rows]
+
+    def consumer_runs(layer: str, count: int) -> list[str]:
+        runs = [r for r in stack.runs(CONSUMERS[layer]) if r["state"] in FINISHED]
+        return [str(r["run_id"]) for r in runs] if len(runs) >= count else []
+
+    def run_job(conf: dict[str, Any]) -> str:
+        status, body = stack.trigger(DAG_ASSETS, conf)
+        assert status == 200, body
+        run_id = str(body["dag_run_id"])
+        _wait_run(stack, DAG_ASSETS, run_id)
+        return run_id
+
+    # 1. FULL_SUCCESS: one event per table that advanced, each consumer started once
+    stack.write_raw(1, "raw_db.orders_assets")
+    first = run_job({})
+    counts = stack.xcom(DAG_ASSETS, first, "publish_outcome", "counts")
+    assert stack.xcom(DAG_ASSETS, first, "publish_outcome", "outcome") == "FULL_SUCCESS", counts
+    announced = dict(events())
+    errors = {"semantic_db.orders_assets_errors"} if counts["semantic_rows_errors"] else set()
+    assert set(announced) == {"curated_db.orders_assets", "semantic_db.orders_assets", *errors}, counts
+    semantic_event = announced["semantic_db.orders_assets"]
+    assert semantic_event["snapshot_id"] == str(stack.current_snapshot("semantic_db", "orders_assets"))
+    assert semantic_event["checkpoint"] == counts["semantic_checkpoint_after"]
+    assert semantic_event["rows"] == counts["semantic_rows_valid"] > 0
+    assert semantic_event["airflow_run_id"] == first
+    # the job task links to the run's validation page (what the UI's task view shows)
+    status, links = stack.request(
+        "GET", f"/api/v2/dags/{DAG_ASSETS}/dagRuns/{first}/taskInstances/run_unified_job/links"
+    )
+    assert status == 200, links
+    assert links["extra_links"]["Data Docs (this run)"] == counts["data_docs_url"] == semantic_event["data_docs_url"]
+    assert str(counts["data_docs_url"]).startswith("file://")
+    for layer in ("curated", "semantic"):
+        (consumer,) = wait_for(f"{layer} consumer run", lambda layer=layer: consumer_runs(layer, 1), 300, stack.log)
+        assert stack.run_state(CONSUMERS[layer], consumer) == "success"
+        result = stack.xcom(CONSUMERS[layer], consumer, "count_changed_rows", "return_value")
+        # the rows the consumer read are exactly what the run wrote to its layer
+        expected = counts["semantic_rows_valid"] if layer == "semantic" else counts["curated_rows"]
+        assert result["rows"] == expected and result["run_ids"] == [semantic_event["run_id"]], result
+
+    # 2. CURATED_ONLY: curated's consumer starts again, semantic's does not
+    suite_path = stack.root / "expectations" / "orders_assets.json"
+    good_suite = suite_path.read_text()
+    suite = json.loads(good_suite)
+    suite["expectations"].append(FAILING_SUITE_EXPECTATION)
+    suite_path.write_text(json.dumps(suite))
+    stack.write_raw(1, "raw_db.orders_assets")
+    try:
+        second = run_job({})
+    finally:
+        suite_path.write_text(good_suite)
+    assert stack.xcom(DAG_ASSETS, second, "publish_outcome", "outcome") == "CURATED_ONLY"
+    assert [name for name, _ in events()][len(announced) :] == ["curated_db.orders_assets"]
+    wait_for("the curated consumer's second run", lambda: consumer_runs("curated", 2), 300, stack.log)
+
+    # 3. NO_NEW_DATA (nothing after raw's current snapshot): no event
+    before = len(events())
+    current = str(stack.snapshots("orders_assets")[-1][0])
+    third = run_job({"from_snapshot_exclusive": current})
+    assert stack.xcom(DAG_ASSETS, third, "publish_outcome", "outcome") == "NO_NEW_DATA"
+    assert len(events()) == before
+    time.sleep(15)  # the scheduler had time to start a consumer, if one had been queued
+    assert len(consumer_runs("semantic", 1)) == 1 and len(consumer_runs("curated", 2)) == 2
+    assert not stack.query("SELECT * FROM asset_dag_run_queue")
+    print(f"asset scenario: {time.monotonic() - started:.0f}s")

@@ -1,4 +1,8 @@
-"""The benchmarks at the smallest sizes, so that they do not rot.
+"""The benchmarks at the smallest sizes, so that they do not rot: ``make bench-smoke``.
+
+They guard the benchmark scripts, not a promise of the product, and take about 10
+minutes of a 2-core machine: marked ``bench``, they are left out of ``make test`` (run
+them when changing ``bench/`` and before a benchmark sequence).
 
 Each Spark benchmark runs once (repeat 1, no warm-up, no GX pass) on the shared test
 session, under its own topic prefix, and must write a result JSON with the keys the
@@ -60,6 +64,7 @@ def test_stats_and_targets() -> None:
         Stats.of([])
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 def test_suite_size(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
     params = suite_size.Params(rows=600, batch_rows=600)
@@ -68,6 +73,7 @@ def test_suite_size(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
     assert set(doc["details"]["durations_s_median"]) == {"2", "10"}
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 @pytest.mark.slow
 def test_unified_vs_parallel(spark: SparkSession, hash_key: str, tmp_path: Path, warehouse: Path) -> None:
@@ -84,6 +90,7 @@ def test_unified_vs_parallel(spark: SparkSession, hash_key: str, tmp_path: Path,
     assert set(process["job_total_s_median"]) == {"unified", "curated_only", "semantic_only"}
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 @pytest.mark.slow
 def test_distance_to_limit(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
@@ -97,6 +104,7 @@ def test_distance_to_limit(spark: SparkSession, hash_key: str, tmp_path: Path) -
     assert doc["details"]["exact_vs_plain_read_parse"]["median"] > 0
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 @pytest.mark.slow
 def test_small_increment(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
@@ -107,6 +115,7 @@ def test_small_increment(spark: SparkSession, hash_key: str, tmp_path: Path) -> 
     assert {"dedup", "curated", "semantic"} <= set(doc["details"]["durations_s_median"]["deep"])
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 @pytest.mark.slow
 def test_increment_vs_history(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
@@ -117,6 +126,7 @@ def test_increment_vs_history(spark: SparkSession, hash_key: str, tmp_path: Path
     assert histories["large"]["output_rows"]["curated"] > histories["small"]["output_rows"]["curated"]
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 @pytest.mark.slow
 def test_increment_after_runs(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
@@ -128,6 +138,7 @@ def test_increment_after_runs(spark: SparkSession, hash_key: str, tmp_path: Path
     assert any(f["delete_files"] for f in files[increment_after_runs.PLAIN].values()), "no corrections to compact"
 
 
+@pytest.mark.bench
 @pytest.mark.slow
 def test_dag_parse_scaling(tmp_path: Path) -> None:
     params = dag_parse_scaling.Params(few=3, many=6)
@@ -137,6 +148,7 @@ def test_dag_parse_scaling(tmp_path: Path) -> None:
     assert set(doc["details"]["one_heap_emr_serverless"]["total_s"]) == {"3", "6"}
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 @pytest.mark.slow
 def test_throughput_memory(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
@@ -149,6 +161,7 @@ def test_throughput_memory(spark: SparkSession, hash_key: str, tmp_path: Path) -
         assert all(s["jvm_peak_rss_mb"] and s["python_peak_rss_mb"] for s in sizes)
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 @pytest.mark.slow
 def test_wide_payload(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:
@@ -161,6 +174,7 @@ def test_wide_payload(spark: SparkSession, hash_key: str, tmp_path: Path) -> Non
     assert doc["details"]["wide_payload_bytes"] > 3000
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 def test_event_guards(spark: SparkSession, tmp_path: Path) -> None:
     result = event_guards.run_event_guards(spark, _context(tmp_path, "bsm_egd"), event_guards.Params(rows=500))
@@ -168,6 +182,7 @@ def test_event_guards(spark: SparkSession, tmp_path: Path) -> None:
     assert doc["details"]["registration_s_per_run"]["median"] >= 0
 
 
+@pytest.mark.bench
 @pytest.mark.spark
 @pytest.mark.slow
 def test_hostile_events(spark: SparkSession, hash_key: str, tmp_path: Path) -> None:

@@ -186,6 +186,20 @@ def test_first_batch_counts_and_values(spark, tmp_path: Path, hash_key: str) -> 
     errors = {r["_idempotency_key"]: r for r in table_rows(spark, TopicTables(topic).errors)}
     assert [e["rule"] for e in errors["k2"]["_errors"]] == ["expect_column_values_to_be_in_set"]
     assert errors["k3"]["amount"] == "ten"
+    # what Airflow announces: each output table's snapshot after the run, read by a consumer
+    tables = TopicTables(topic)
+    assert report["tables"] == {
+        role: {
+            "name": getattr(tables, role).replace("`", ""),
+            "snapshot_id": current_ancestry(spark, getattr(tables, role))[0].snapshot_id,
+        }
+        for role in ("curated", "semantic", "errors")
+    }
+    from lakehouse_unified.assets import announcements  # the Airflow side reads this very report
+
+    events = {a.role: a.extra for a in announcements(report)}
+    assert {role: e["rows"] for role, e in events.items()} == {"curated": 5, "semantic": 2, "errors": 4}
+    assert events["semantic"]["snapshot_id"] == str(report["tables"]["semantic"]["snapshot_id"])
 
 
 def test_new_fields_become_curated_columns_with_their_paths(spark, tmp_path: Path, hash_key: str) -> None:

@@ -35,6 +35,7 @@ JSON_SECTIONS = [
     "replay",
     "semantic_lag",
     "data_docs",
+    "tables",
     "maintenance",
     "durations_s",
 ]

@@ -1,4 +1,5 @@
-"""Read Iceberg snapshot metadata (never data) with pyiceberg: checkpoints and raw snapshots.
+"""Read Iceberg snapshot metadata with pyiceberg: checkpoints and raw snapshots (and, for
+downstream DAGs, one column of what a run wrote: ``count_rows_written_by``).
 
 Local: the job's ``hadoop`` warehouse, read as ``StaticTable.from_metadata(
 "<warehouse>/<namespace>/<table>")``. Production: pyiceberg's Glue catalog, with the
@@ -19,7 +20,7 @@ from airflow.sdk import BaseHook
 
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.run_plan import TopicState
-from spark_jobs.interface import SnapshotInfo, resolve_checkpoints
+from spark_jobs.interface import SnapshotInfo, resolve_checkpoints, table_identifier
 
 if TYPE_CHECKING:
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
@@ -65,9 +66,9 @@ class IcebergSnapshotHook(BaseHook):
 
     def read_topic_state(self, topic: str) -> TopicState:
         """Raw ancestry plus the layers' checkpoints (missing output table: no checkpoint)."""
-        raw = self.ancestry("raw_db", topic)
-        curated = self.ancestry("curated_db", topic) or ()
-        semantic = self.ancestry("semantic_db", topic) or ()
+        raw = self.ancestry(*table_identifier(topic, "raw"))
+        curated = self.ancestry(*table_identifier(topic, "curated")) or ()
+        semantic = self.ancestry(*table_identifier(topic, "semantic")) or ()
         checkpoints = resolve_checkpoints(curated, semantic, [s.snapshot_id for s in raw or ()])
         return TopicState(
             raw_exists=raw is not None,
@@ -90,6 +91,24 @@ class IcebergSnapshotHook(BaseHook):
         from pyiceberg.table.snapshots import ancestors_of
 
         return tuple(_info(s) for s in ancestors_of(table.current_snapshot(), table.metadata))
+
+    def count_rows_written_by(self, namespace: str, name: str, snapshot_id: int, run_ids: Iterable[str]) -> int:
+        """Rows of the table as of ``snapshot_id`` whose current version a job run of
+        ``run_ids`` wrote (the ``_run_id`` column): what those runs added or changed and
+        still stands. Reads data files (pyarrow), only the ``_run_id`` column.
+
+        Not Iceberg's incremental read: it returns appended files only, and the job's
+        upserts of existing keys are row-level MERGE commits (``overwrite``), which it skips.
+        """
+        from pyiceberg.expressions import In
+
+        table = self.load_table(namespace, name)
+        if table is None:
+            raise LookupError(f"table {namespace}.{name} does not exist in the {self.catalog.catalog_type} catalog")
+        # In's __new__ takes (term, literals); mypy reads its pydantic __init__ instead
+        ran = In("_run_id", set(run_ids))  # type: ignore[call-arg, arg-type]
+        scan = table.scan(row_filter=ran, snapshot_id=snapshot_id, selected_fields=("_run_id",))
+        return int(scan.count())
 
     def load_table(self, namespace: str, name: str) -> Table | None:
         if self.catalog.catalog_type == "hadoop":

@@ -24,11 +24,13 @@ from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.emr_serverless import UnifiedJobEmrServerlessHook
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import emr_configuration_overrides, emr_job_driver, emr_start_job_config
+from lakehouse_unified.links import DATA_DOCS_URL_KEY, DataDocsLink
 from lakehouse_unified.operators._common import JobRequest, job_request
+from lakehouse_unified.operators._lineage import RunReportLineageMixin
 from lakehouse_unified.outcomes import parse_report
 
 
-class UnifiedJobEmrServerlessOperator(EmrServerlessStartJobOperator):
+class UnifiedJobEmrServerlessOperator(RunReportLineageMixin, EmrServerlessStartJobOperator):
     """Start (or re-attach to) the topic's unified job on its EMR Serverless application and wait.
 
     :param topic_config: the topic; its ``emr_serverless`` section names the application,
@@ -37,6 +39,8 @@ class UnifiedJobEmrServerlessOperator(EmrServerlessStartJobOperator):
     """
 
     aws_hook_class = UnifiedJobEmrServerlessHook
+    # the provider types its tuple as exactly its four links
+    operator_extra_links = (*EmrServerlessStartJobOperator.operator_extra_links, DataDocsLink())  # type: ignore[assignment]
 
     def __init__(
         self,
@@ -126,6 +130,7 @@ class UnifiedJobEmrServerlessOperator(EmrServerlessStartJobOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """Success: the job run id. Failure (FAILED, CANCELLED, timeout): fail with its state and details."""
+        self._push_data_docs_link(context)
         if event and event.get("status") == "success":
             return super().execute_complete(context, event)
         details = (event or {}).get("job_details") or {}
@@ -149,6 +154,18 @@ class UnifiedJobEmrServerlessOperator(EmrServerlessStartJobOperator):
         if reason is not None:
             raise AirflowFailException(f"{message}; not retried, configuration error: {reason}")
         raise AirflowException(message)
+
+    def _push_data_docs_link(self, context: Any) -> None:
+        """The run's validation page, for the task's Data Docs link (when the report names one)."""
+        uri = job_request(self.topic_config, context, self.plan_task_id).run_report
+        try:
+            text = self.reports.read_text(uri)
+            page = parse_report(text, uri).get("data_docs") if text is not None else None
+        except Exception as exc:  # the link is a convenience: never the task's outcome
+            self.log.warning("topic %s: no Data Docs link (%s: %s)", self.topic_config.topic, uri, exc)
+            return
+        if page:
+            context["ti"].xcom_push(key=DATA_DOCS_URL_KEY, value=page)
 
     def _configuration_error(self, context: Any) -> str | None:
         """The report's reason when it says the run cannot succeed on a retry."""

@@ -8,6 +8,7 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
+from lakehouse_unified.assets import announcements, layers_alias, table_asset
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.exceptions import RunReportError
 from lakehouse_unified.hooks.alert_memory import AlertMemoryHook
@@ -108,7 +109,17 @@ class PublishOutcomeOperator(BaseOperator):
                 f"{decision.outcome}; see the log of {self.run_task_id}"
             )
         self._alert_drift_and_lag(decision)
+        self._announce(context, report, decision)
         return self._publish(ti, decision)
+
+    def _announce(self, context: Any, report: dict[str, Any], decision: OutcomeDecision) -> None:
+        """An asset event per table that advanced (``assets.announcements``), through the
+        topic's alias: a DAG scheduled on a layer starts when that layer moved, not before."""
+        alias = layers_alias(self.topic_config)
+        for announcement in announcements(report, decision.outcome):
+            asset = table_asset(self.topic_config, announcement.role)
+            context["outlet_events"][alias].add(asset, extra=announcement.extra)
+            self.log.info("asset event: %s %s", asset.name, announcement.extra)
 
     def _alert_drift_and_lag(self, decision: OutcomeDecision) -> None:
         """Drift: the job reports a change once (its drift history), so each is alerted once.

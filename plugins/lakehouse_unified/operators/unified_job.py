@@ -12,10 +12,12 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.hooks.unified_job import EXIT_OK, EXIT_USAGE, LocalUnifiedJobHook
+from lakehouse_unified.links import DATA_DOCS_URL_KEY, DataDocsLink
 from lakehouse_unified.operators._common import job_request
+from lakehouse_unified.operators._lineage import RunReportLineageMixin
 
 
-class UnifiedJobLocalOperator(BaseOperator):
+class UnifiedJobLocalOperator(RunReportLineageMixin, BaseOperator):
     """Run the topic's unified job as a subprocess, streaming its log; returns the run report's path.
 
     Exit 0 succeeds (the outcome is read by ``publish_outcome``), exit 1 fails with the
@@ -24,6 +26,7 @@ class UnifiedJobLocalOperator(BaseOperator):
     """
 
     ui_color = "#ffd9d9"
+    operator_extra_links = (DataDocsLink(),)
 
     def __init__(
         self, *, topic_config: TopicConfig, plan_task_id: str = "wait_for_new_snapshot", **kwargs: Any
@@ -49,23 +52,25 @@ class UnifiedJobLocalOperator(BaseOperator):
         self.log.info("topic %s: %s", self.topic_config.topic, request.plan.describe())
         self.reports.delete(request.run_report)  # a previous try's report must not be read as this one's
         result = self.hook.run_job(request.arguments)
+        report = self._report(request.run_report)
+        if report is not None and report.get("data_docs"):
+            context["ti"].xcom_push(key=DATA_DOCS_URL_KEY, value=report["data_docs"])  # the task's link
         if result.exit_code == EXIT_OK:
             return request.run_report
-        reason = self._reason(request.run_report) or result.output
+        reason = (f"{report.get('outcome')}: {report.get('reason')}" if report is not None else None) or result.output
         message = f"topic {self.topic_config.topic!r}: unified job exited with {result.exit_code}: {reason}"
         if result.exit_code == EXIT_USAGE:
             raise AirflowFailException(message)
         raise AirflowException(message)
 
-    def _reason(self, run_report: str) -> str | None:
+    def _report(self, run_report: str) -> dict[str, Any] | None:
+        """The run's report (None: missing or unreadable; publish_outcome says why)."""
         try:
             text = self.reports.read_text(run_report)
             report = json.loads(text) if text else None
         except (OSError, ValueError):
             return None
-        if not isinstance(report, dict):
-            return None
-        return f"{report.get('outcome')}: {report.get('reason')}"
+        return report if isinstance(report, dict) else None
 
     def on_kill(self) -> None:
         self.hook.send_sigterm()

@@ -24,6 +24,7 @@ from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
 from lakehouse_unified.outcomes import NO_NEW_DATA_KEY, SCHEMA_PROBLEM_KEY
 from lakehouse_unified.run_plan import RunPlan
 from lakehouse_unified.triggers.raw_snapshot import RawSnapshotTrigger
+from spark_jobs.interface import table_identifier
 
 DEFERRAL_GRACE = timedelta(minutes=5)
 """The trigger's own deadline fires first; the deferral timeout is only a safety net."""
@@ -87,7 +88,7 @@ class NewRawSnapshotSensor(BaseSensorOperator):
             if plan.needs_run():
                 return plan.to_xcom()
             raise self._no_new_data(context, plan, plan.note or "empty range")
-        current = self.hook.current_snapshot_id("raw_db", self.topic)
+        current = self.hook.current_snapshot_id(*table_identifier(self.topic, "raw"))
         if current is not None and plan.pinned(current).needs_run():
             return plan.pinned(current).to_xcom()
         if not self.deferrable:
@@ -114,7 +115,7 @@ class NewRawSnapshotSensor(BaseSensorOperator):
     def poke(self, context: Any) -> PokeReturnValue:
         """Non-deferrable mode: one look at the raw table's current snapshot."""
         plan = self._plan(context)
-        current = self.hook.current_snapshot_id("raw_db", self.topic)
+        current = self.hook.current_snapshot_id(*table_identifier(self.topic, "raw"))
         if current is not None and plan.pinned(current).needs_run():
             return PokeReturnValue(is_done=True, xcom_value=plan.pinned(current).to_xcom())
         return PokeReturnValue(is_done=False)

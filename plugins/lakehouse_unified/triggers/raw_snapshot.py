@@ -20,7 +20,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from asgiref.sync import sync_to_async
 
 from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
-from spark_jobs.interface import Checkpoints, Layers
+from spark_jobs.interface import Checkpoints, Layers, table_identifier
 
 
 class RawSnapshotTrigger(BaseTrigger):
@@ -75,7 +75,7 @@ class RawSnapshotTrigger(BaseTrigger):
 
     def read_raw_current(self) -> int | None:
         """Blocking read of the raw table's current snapshot id (None: no table or no snapshot)."""
-        return self.hook.current_snapshot_id("raw_db", self.topic)
+        return self.hook.current_snapshot_id(*table_identifier(self.topic, "raw"))
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         deadline = datetime.fromisoformat(self.deadline)
