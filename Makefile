@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 UDF_JAR := spark_jobs/jvm/lakehouse-unified-udfs.jar
 UDF_SOURCES := $(shell find spark_jobs/jvm/src -name '*.java')
+DOCS_VENDOR := spark_jobs/report/static/vendor/.fetched
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 ICEBERG_JAR_PACKAGE := snowpark-connect-deps-iceberg==1.0.2
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugins
@@ -32,7 +33,7 @@ AIRFLOW_ENV := PATH=$(abspath $(BIN)):$$PATH AIRFLOW_HOME=$(AIRFLOW_HOME_DIR) AI
 	airflow-dags airflow-test airflow-e2e airflow-dag-test airflow-standalone airflow-backfill bench-dag-parse \
 	bench-smoke
 
-setup: java chromium $(STAMP) $(UDF_JAR)
+setup: java chromium $(STAMP) $(UDF_JAR) $(DOCS_VENDOR)
 
 # The JDK, not only the runtime: `make setup` compiles the job's Java functions (spark_jobs/jvm).
 java:
@@ -51,6 +52,12 @@ $(UDF_JAR): $(UDF_SOURCES) $(STAMP)
 	  -cp "$$($(BIN)/python -c 'import os, pyspark; print(os.path.join(os.path.dirname(pyspark.__file__), "jars", "*"))')" \
 	  $(UDF_SOURCES)
 	jar cf $@ -C build/jvm-classes .
+
+# What GX's Data Docs pages load from CDNs, pinned and checked, from the npm registry: the
+# pages are served from the site itself (spark_jobs/report/site_assets.py; shipped in the EMR zip).
+$(DOCS_VENDOR): spark_jobs/report/site_assets.py $(STAMP)
+	$(BIN)/python -m spark_jobs.report.site_assets fetch
+	touch $@
 
 # tests/integration/test_data_docs.py opens the GX Data Docs pages in headless Chromium.
 chromium:

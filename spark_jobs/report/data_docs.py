@@ -10,12 +10,16 @@ Publishing a run renders only that run's page and its suite's page (GX's
 its cost grows with the runs it lists (GX reads each stored result for its status).
 
 The result is rendered as the job kept it: PII values in ``partial_unexpected_list``
-were masked before GX saw them (``semantic/validation_pass.py``).
+were masked before GX saw them (``semantic/validation_pass.py``). Pages load nothing
+remote: the site's backends rewrite each page GX writes, and the files GX's templates
+take from CDNs are copied into the site once (``site_assets.py``).
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
+import mimetypes
 import os
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -28,6 +32,7 @@ if TYPE_CHECKING:
 SITE_NAME = "warehouse"
 STORES_DIR = "gx_stores"
 _S3_BACKEND = "S3TupleStoreBackend"
+_LOCAL_BACKEND = "OfflineFilesystemStoreBackend"
 
 
 def publish_data_docs(
@@ -81,6 +86,7 @@ def publish_data_docs(
     # Only this run's page and its suite's page are rendered (old runs' pages stay as they are).
     pages: list[Any] = [key, suite_key]  # GX's hint says one kind of key; its builders take both
     context.build_data_docs(site_names=[SITE_NAME], resource_identifiers=pages)
+    _copy_vendor_files(site_uri)
     url = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE_NAME)[0]["site_url"]
     if url is None:  # GX logs a page it failed to render and goes on
         raise RuntimeError(f"Great Expectations did not render the page of run {run_id!r} (see its log)")
@@ -119,7 +125,8 @@ def _backend(site_uri: str) -> dict[str, Any]:
         # PR #11675). GX loads a backend by module and class name, so this module provides one.
         globals()[_S3_BACKEND] = _s3_backend_class()
         return {"module_name": __name__, "class_name": _S3_BACKEND, "bucket": bucket, "prefix": prefix.strip("/")}
-    return {"class_name": "TupleFilesystemStoreBackend", "base_directory": os.path.abspath(site_uri)}
+    globals()[_LOCAL_BACKEND] = _local_backend_class()
+    return {"module_name": __name__, "class_name": _LOCAL_BACKEND, "base_directory": os.path.abspath(site_uri)}
 
 
 def _under(backend: dict[str, Any], name: str) -> dict[str, Any]:
@@ -127,6 +134,62 @@ def _under(backend: dict[str, Any], name: str) -> dict[str, Any]:
     if "bucket" in backend:
         return {**backend, "prefix": "/".join(p for p in (backend["prefix"], STORES_DIR, name) if p)}
     return {**backend, "base_directory": os.path.join(backend["base_directory"], STORES_DIR, name)}
+
+
+def _offline(path: str, value: str | bytes) -> str | bytes:
+    """A page GX writes at ``path`` (under the site's root), loading nothing remote (``site_assets``)."""
+    if not isinstance(value, str) or not path.endswith(".html"):
+        return value
+    from spark_jobs.report.site_assets import offline_page
+
+    return offline_page(value, path.replace(os.sep, "/").count("/"))
+
+
+def _local_backend_class() -> type:
+    """GX's filesystem tuple store backend, writing its pages offline (``_offline``)."""
+    cached = globals().get(_LOCAL_BACKEND)
+    if isinstance(cached, type):
+        return cached
+    from great_expectations.data_context.store.tuple_store_backend import TupleFilesystemStoreBackend
+
+    class OfflineFilesystemStoreBackend(TupleFilesystemStoreBackend):
+        def _set(self, key: tuple[str, ...], value: Any, **kwargs: Any) -> Any:
+            return super()._set(key, _offline(self._convert_key_to_filepath(key), value), **kwargs)
+
+    return OfflineFilesystemStoreBackend
+
+
+def _copy_vendor_files(site_uri: str) -> None:
+    """Put the pages' vendored CSS, JS and fonts in the site once (``site_assets``)."""
+    from spark_jobs.report.site_assets import FILES, VENDOR, packaged_files
+
+    stamp = f"{VENDOR}/.complete-{hashlib.sha256(''.join(f.sha256 for f in FILES).encode()).hexdigest()[:16]}"
+    if site_uri.startswith("s3://"):
+        import boto3
+
+        bucket, _, prefix = site_uri.removeprefix("s3://").partition("/")
+        s3 = boto3.client("s3")
+
+        def key(path: str) -> str:
+            return "/".join(p for p in (prefix.strip("/"), path) if p)
+
+        if s3.list_objects_v2(Bucket=bucket, Prefix=key(stamp)).get("KeyCount", 0):
+            return
+        for path, data in packaged_files():
+            content_type = mimetypes.guess_type(path)[0] or "application/octet-stream"
+            s3.put_object(Bucket=bucket, Key=key(path), Body=data, ContentType=content_type)
+        s3.put_object(Bucket=bucket, Key=key(stamp), Body=b"")
+        return
+    root = os.path.abspath(site_uri)
+    if os.path.exists(os.path.join(root, stamp)):
+        return
+    for path, data in packaged_files():
+        target = os.path.join(root, *path.split("/"))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        with open(target, "wb") as out:
+            out.write(data)
+    with open(os.path.join(root, *stamp.split("/")), "wb"):
+        pass
 
 
 def _s3_backend_class() -> type:
@@ -171,6 +234,7 @@ def _s3_backend_class() -> type:
             return [self._get(k) for k in self.list_keys() if k != self.STORE_BACKEND_ID_KEY]
 
         def _set(self, key: tuple[str, ...], value: str | bytes, **kwargs: Any) -> Any:
+            value = _offline(self._convert_key_to_filepath(key), value)
             body = value.encode("utf-8") if isinstance(value, str) else value
             extra = {"ContentType": kwargs["content_type"]} if kwargs.get("content_type") else {}
             self._s3.put_object(Bucket=self.bucket, Key=self._object(key), Body=body, **extra)

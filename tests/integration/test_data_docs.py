@@ -26,6 +26,7 @@ from PIL import Image
 
 from spark_jobs.report.data_docs import publish_data_docs
 from spark_jobs.report.run_report import RunReport
+from spark_jobs.report.site_assets import FILES, VENDOR
 from spark_jobs.semantic.pii import PII_SAMPLE
 
 from .jobkit import FIXTURES, append_raw, at, run_job, topic_config
@@ -198,6 +199,10 @@ def test_s3_site(report: RunReport, s3: Any) -> None:
     _assert_shows_the_result(_text(page["Body"].read().decode()))
     index = s3.get_object(Bucket="docs-bucket", Key="warehouse/docs/index.html")["Body"].read().decode()
     assert "'run_name': 'docs-1'" in index and "'run_name': 'docs-2'" in index
+    # the pages load their CSS and JS from the site itself, put there once
+    assert not REMOTE_LOAD.findall(_body(s3, second)), second
+    vendored = [k for k in keys if "/static/vendor/" in k]
+    assert len(vendored) == len(FILES) + 1, vendored  # the files and the stamp, once for both runs
     for key in keys:
         assert b"leak.me" not in s3.get_object(Bucket="docs-bucket", Key=key)["Body"].read().lower(), key
 
@@ -255,3 +260,35 @@ def test_page_in_a_real_browser(report: RunReport, tmp_path: Path) -> None:
     text = _text(dom)
     _assert_shows_the_result(text)
     assert PII_SAMPLE in text and "leak.me" not in dom.lower()
+
+
+REMOTE_LOAD = re.compile(
+    r"""<(?:script|img)[^>]*\ssrc=["']https?://|<link[^>]*\shref=["']https?://|url\(['"]?https?://"""
+)
+"""What makes a browser fetch from another host: a script, image or stylesheet, a CSS url()."""
+
+
+def _body(s3: Any, url: str) -> str:
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    return str(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode())
+
+
+def test_pages_render_without_internet(report: RunReport, tmp_path: Path) -> None:
+    """Every page of the site loads nothing remote (GX's CDN files come from the site's
+    static/vendor, its logo from static/images; no newsletter banner), and in Chromium with
+    every host unresolvable the page's scripts run: bootstrap-table (jQuery, Bootstrap)
+    turns GX's tables into its own widgets, which a page without its CDN files never gets."""
+    site = tmp_path / "site"
+    url = publish_data_docs(report.validation_result, str(site), TOPIC, "docs-offline")
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) >= 3  # the run's page, the suite's page, the index
+    for page in pages:
+        text = page.read_text()
+        assert not REMOTE_LOAD.findall(text), (page, REMOTE_LOAD.findall(text)[:3])
+        assert "newsletter" not in text, page
+        for ref in re.findall(r"""(?:src|href)=["']((?:\.\./|\./)*static/[^"'?#]+)""", text):
+            assert (page.parent / ref).resolve().is_file(), (page, ref)  # every local reference resolves
+    for vendor in FILES:
+        assert (site / VENDOR / vendor.path).is_file(), vendor.path
+    dom = _chromium("--dump-dom", "--virtual-time-budget=10000", url)
+    assert 'class="bootstrap-table' in dom, dom[:2000]
