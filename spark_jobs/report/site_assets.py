@@ -9,8 +9,10 @@ Here:
   into ``spark_jobs/report/static/vendor/`` (``python -m spark_jobs.report.site_assets
   fetch``): packaged with the job (the EMR zip holds them), never downloaded at run time;
 - each HTML page GX writes is rewritten (``offline_page``) to load them from the site's
-  ``static/vendor/``, by a relative path, the remote logo becomes GX's own packaged one,
-  and the banner goes; ``copy_vendor_files`` puts the files in the site once.
+  ``static/vendor/``, by a path relative to the page (GX's own ``static/`` references are
+  re-rooted the same way: its run pages count one folder too few), the remote logo becomes
+  GX's own packaged one, and the banner goes; the files are put in the site once
+  (``data_docs._copy_vendor_files``).
 
 Why by hand: GX has no setting for its CDN URLs (they are in its Jinja templates).
 A GX upgrade that changes them leaves a remote URL in a page, which
@@ -193,6 +195,9 @@ GX_LOGO = re.compile(r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.am
 LOCAL_LOGO = "static/images/logo-long-vector.svg"
 """GX's own logo, which GX copies into every site's static/images."""
 NEWSLETTER = re.compile(r"<footer>\s*<p>Stay current on everything GX.*?</footer>", re.DOTALL)
+LOCAL_STATIC = re.compile(r"""(?P<before>(?:src|href)=["']|url\(["']?)(?:\./|\.\./)*static/""")
+"""A page's reference to the site's ``static/``: GX's templates count one folder too few on
+run pages (``../../../static`` four folders down), so its own favicon and styles miss."""
 SRI = re.compile(r'\s+integrity="[^"]*"\s+crossorigin="anonymous"')
 """CDN subresource-integrity attributes: the files are checked (sha256) when fetched instead."""
 
@@ -203,6 +208,7 @@ def offline_page(html: str, depth: int) -> str:
     for vendor in FILES:
         for url in vendor.cdn:
             html = html.replace(f'"{url}"', f'"{up}{VENDOR}/{vendor.path}"')
+    html = LOCAL_STATIC.sub(lambda m: f"{m['before']}{up}static/", html)
     html = GX_LOGO.sub(f"{up}{LOCAL_LOGO}", html)
     html = NEWSLETTER.sub("", html)
     return SRI.sub("", html)

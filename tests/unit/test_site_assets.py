@@ -35,3 +35,9 @@ def test_a_page_loads_the_vendored_files_by_a_path_relative_to_its_depth() -> No
     assert f'src="../../../../{LOCAL_LOGO}"' in offline and "dataContextId" not in offline
     assert "newsletter" not in offline and "https://" not in offline
     assert f'href="{VENDOR}/bootstrap.min.css"' in offline_page(page, 0)
+    # GX's own static references, counted from the page's real depth
+    gx = '<link rel="shortcut icon" href="../../../static/images/favicon.ico"/><img src="./static/images/x.png">'
+    assert offline_page(gx, 4) == (
+        '<link rel="shortcut icon" href="../../../../static/images/favicon.ico"/>'
+        '<img src="../../../../static/images/x.png">'
+    )
