@@ -18,8 +18,6 @@ marked ``airflow_e2e`` and ``slow``; CI runs it.
 from __future__ import annotations
 
 import contextlib
-import html
-import itertools
 import json
 import os
 import shutil
@@ -27,7 +25,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import urllib.error
@@ -37,7 +34,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
 
 import psutil
 import pytest
@@ -332,64 +328,6 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert not leftovers, f"processes outlived the standalone: {[p.info['cmdline'][:3] for p in leftovers]}"
 
 
-_CDP_IDS = itertools.count(1)
-
-
-def _cdp(ws: Any, method: str, **params: Any) -> dict[str, Any]:
-    """One Chrome DevTools Protocol call: its result (events in between are skipped)."""
-    call_id = next(_CDP_IDS)
-    ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
-    while True:
-        message = json.loads(ws.recv(timeout=60))
-        if message.get("id") == call_id:
-            assert "error" not in message, message
-            return dict(message.get("result") or {})
-
-
-def ui_page(stack: Stack, path: str, wait_for_text: str) -> str:
-    """The DOM of an Airflow UI page in headless Chromium, signed in with the stack's token
-    (the ``_token`` cookie the UI's API calls carry), once ``wait_for_text`` is in it."""
-    from websockets.sync.client import connect
-
-    binary = shutil.which("chromium")
-    if binary is None:
-        pytest.fail("Chromium is not installed: `make setup` installs it (Debian: apt-get install chromium)")
-    port = free_port()
-    with tempfile.TemporaryDirectory(prefix="chromium-") as home:
-        env = {**os.environ, "HOME": home, "TMPDIR": home, "XDG_CONFIG_HOME": f"{home}/.config"}
-        command = [binary, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={home}/profile"]
-        command += [f"--remote-debugging-port={port}", "--remote-allow-origins=*", "about:blank"]
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
-        )
-        try:
-
-            def page_target() -> str | None:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as resp:
-                        targets = json.loads(resp.read())
-                except OSError:
-                    return None
-                return next((t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page"), None)
-
-            target = wait_for("Chromium's debugging port", page_target, 60, stack.log)
-            with connect(target, max_size=None) as ws:
-                _cdp(ws, "Network.enable")
-                _cdp(ws, "Network.setCookie", name="_token", value=stack.token, url=stack.api)
-                _cdp(ws, "Page.navigate", url=f"{stack.api}{path}")
-
-                def rendered() -> str | None:
-                    html = _cdp(ws, "Runtime.evaluate", expression="document.documentElement.outerHTML")
-                    dom = str(html.get("result", {}).get("value") or "")
-                    return dom if wait_for_text in dom else None
-
-                return wait_for(f"{wait_for_text!r} on {path}", rendered, 90, stack.log)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=30)
-
-
 def _minute(t: datetime) -> datetime:
     return t.replace(second=0, microsecond=0)
 
@@ -637,10 +575,6 @@ def test_a_layer_consumer_starts_exactly_when_its_layer_advances(stack: Stack) -
     assert status == 200, links
     assert links["extra_links"]["Data Docs (this run)"] == counts["data_docs_url"] == semantic_event["data_docs_url"]
     assert str(counts["data_docs_url"]).startswith("file://")
-    # ... and the UI's task page shows it (headless Chromium, signed in as the REST calls are)
-    task_page = f"/dags/{DAG_ASSETS}/runs/{quote(first, safe='')}/tasks/run_unified_job"
-    dom = ui_page(stack, task_page, "Data Docs (this run)")
-    assert str(counts["data_docs_url"]).rsplit("/", 1)[-1] in html.unescape(dom)
     for layer in ("curated", "semantic"):
         (consumer,) = wait_for(f"{layer} consumer run", lambda layer=layer: consumer_runs(layer, 1), 300, stack.log)
         assert stack.run_state(CONSUMERS[layer], consumer) == "success"
