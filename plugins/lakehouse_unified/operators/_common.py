@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import build_job_arguments, job_run_name, run_report_uri
+from lakehouse_unified.links import DATA_DOCS_URL_KEY
+from lakehouse_unified.outcomes import parse_report
 from lakehouse_unified.run_plan import RunPlan
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -36,3 +42,20 @@ def job_request(config: TopicConfig, context: Any, plan_task_id: str) -> JobRequ
         run_report=report,
         arguments=build_job_arguments(config, plan, job_run_id=name, run_report=report, airflow_run_id=run_id),
     )
+
+
+def read_run_report(reports: ObjectTextHook, uri: str) -> dict[str, Any] | None:
+    """The run's report as the job wrote it; None when missing or unreadable (logged:
+    ``publish_outcome`` fails the run with the reason)."""
+    try:
+        text = reports.read_text(uri)
+        return parse_report(text, uri) if text is not None else None
+    except Exception as exc:  # a convenience read of the job task: never its outcome
+        log.warning("cannot read run report %s: %s", uri, exc)
+        return None
+
+
+def push_data_docs_link(context: Any, report: dict[str, Any] | None) -> None:
+    """The run's validation page, for the job task's Data Docs link (when the report names one)."""
+    if report is not None and report.get("data_docs"):
+        context["ti"].xcom_push(key=DATA_DOCS_URL_KEY, value=report["data_docs"])

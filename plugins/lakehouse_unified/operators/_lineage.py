@@ -7,7 +7,6 @@ provider is installed and a transport is configured.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -16,6 +15,7 @@ from lakehouse_unified.hooks.iceberg import CatalogSpec, IcebergSnapshotHook
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import run_report_uri
 from lakehouse_unified.lineage import Column, job_lineage
+from lakehouse_unified.operators._common import read_run_report
 from spark_jobs.interface import TABLE_ROLES, TableRole, table_identifier
 
 _ACCOUNT = re.compile(r"^arn:[^:]+:iam::([0-9]{12}):")
@@ -48,14 +48,8 @@ class RunReportLineageMixin:
 
     def _run_report(self, run_id: str) -> dict[str, Any] | None:
         config = self.topic_config
-        text = ObjectTextHook(aws_conn_id=config.aws.conn_id, region_name=config.aws.region_name).read_text(
-            run_report_uri(config, run_id)
-        )
-        try:
-            report = json.loads(text) if text else None
-        except ValueError:
-            return None
-        return report if isinstance(report, dict) else None
+        reports = ObjectTextHook(aws_conn_id=config.aws.conn_id, region_name=config.aws.region_name)
+        return read_run_report(reports, run_report_uri(config, run_id))
 
     def _glue_account(self) -> str | None:
         """The Glue catalog's account (its datasets' namespace): the EMR execution role's,

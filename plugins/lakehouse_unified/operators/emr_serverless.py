@@ -24,10 +24,9 @@ from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.emr_serverless import UnifiedJobEmrServerlessHook
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import emr_configuration_overrides, emr_job_driver, emr_start_job_config
-from lakehouse_unified.links import DATA_DOCS_URL_KEY, DataDocsLink
-from lakehouse_unified.operators._common import JobRequest, job_request
+from lakehouse_unified.links import DataDocsLink
+from lakehouse_unified.operators._common import JobRequest, job_request, push_data_docs_link, read_run_report
 from lakehouse_unified.operators._lineage import RunReportLineageMixin
-from lakehouse_unified.outcomes import parse_report
 
 
 class UnifiedJobEmrServerlessOperator(RunReportLineageMixin, EmrServerlessStartJobOperator):
@@ -130,7 +129,8 @@ class UnifiedJobEmrServerlessOperator(RunReportLineageMixin, EmrServerlessStartJ
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """Success: the job run id. Failure (FAILED, CANCELLED, timeout): fail with its state and details."""
-        self._push_data_docs_link(context)
+        report = read_run_report(self.reports, job_request(self.topic_config, context, self.plan_task_id).run_report)
+        push_data_docs_link(context, report)
         if event and event.get("status") == "success":
             return super().execute_complete(context, event)
         details = (event or {}).get("job_details") or {}
@@ -150,32 +150,14 @@ class UnifiedJobEmrServerlessOperator(RunReportLineageMixin, EmrServerlessStartJ
         )
         # FAILED does not say why; the job's report does. A configuration error (the job's
         # exit 2 locally) would fail every retry the same way: fail now, without retries.
-        reason = self._configuration_error(context)
+        reason = _configuration_error(report)
         if reason is not None:
             raise AirflowFailException(f"{message}; not retried, configuration error: {reason}")
         raise AirflowException(message)
 
-    def _push_data_docs_link(self, context: Any) -> None:
-        """The run's validation page, for the task's Data Docs link (when the report names one)."""
-        uri = job_request(self.topic_config, context, self.plan_task_id).run_report
-        try:
-            text = self.reports.read_text(uri)
-            page = parse_report(text, uri).get("data_docs") if text is not None else None
-        except Exception as exc:  # the link is a convenience: never the task's outcome
-            self.log.warning("topic %s: no Data Docs link (%s: %s)", self.topic_config.topic, uri, exc)
-            return
-        if page:
-            context["ti"].xcom_push(key=DATA_DOCS_URL_KEY, value=page)
 
-    def _configuration_error(self, context: Any) -> str | None:
-        """The report's reason when it says the run cannot succeed on a retry."""
-        uri = job_request(self.topic_config, context, self.plan_task_id).run_report
-        try:
-            text = self.reports.read_text(uri)
-            report = parse_report(text, uri) if text is not None else None
-        except Exception as exc:  # no usable report: keep the retries
-            self.log.warning("topic %s: cannot read run report %s: %s", self.topic_config.topic, uri, exc)
-            return None
-        if report is None or report.get("retryable", True):
-            return None
-        return str(report.get("reason") or "see the run report")
+def _configuration_error(report: dict[str, Any] | None) -> str | None:
+    """The report's reason when it says the run cannot succeed on a retry (no report: keep the retries)."""
+    if report is None or report.get("retryable", True):
+        return None
+    return str(report.get("reason") or "see the run report")

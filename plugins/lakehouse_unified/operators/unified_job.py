@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from functools import cached_property
 from typing import Any
 
@@ -12,8 +11,8 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.hooks.unified_job import EXIT_OK, EXIT_USAGE, LocalUnifiedJobHook
-from lakehouse_unified.links import DATA_DOCS_URL_KEY, DataDocsLink
-from lakehouse_unified.operators._common import job_request
+from lakehouse_unified.links import DataDocsLink
+from lakehouse_unified.operators._common import job_request, push_data_docs_link, read_run_report
 from lakehouse_unified.operators._lineage import RunReportLineageMixin
 
 
@@ -52,9 +51,8 @@ class UnifiedJobLocalOperator(RunReportLineageMixin, BaseOperator):
         self.log.info("topic %s: %s", self.topic_config.topic, request.plan.describe())
         self.reports.delete(request.run_report)  # a previous try's report must not be read as this one's
         result = self.hook.run_job(request.arguments)
-        report = self._report(request.run_report)
-        if report is not None and report.get("data_docs"):
-            context["ti"].xcom_push(key=DATA_DOCS_URL_KEY, value=report["data_docs"])  # the task's link
+        report = read_run_report(self.reports, request.run_report)
+        push_data_docs_link(context, report)
         if result.exit_code == EXIT_OK:
             return request.run_report
         reason = (f"{report.get('outcome')}: {report.get('reason')}" if report is not None else None) or result.output
@@ -62,15 +60,6 @@ class UnifiedJobLocalOperator(RunReportLineageMixin, BaseOperator):
         if result.exit_code == EXIT_USAGE:
             raise AirflowFailException(message)
         raise AirflowException(message)
-
-    def _report(self, run_report: str) -> dict[str, Any] | None:
-        """The run's report (None: missing or unreadable; publish_outcome says why)."""
-        try:
-            text = self.reports.read_text(run_report)
-            report = json.loads(text) if text else None
-        except (OSError, ValueError):
-            return None
-        return report if isinstance(report, dict) else None
 
     def on_kill(self) -> None:
         self.hook.send_sigterm()
