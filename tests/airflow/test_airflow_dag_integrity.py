@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
@@ -100,13 +101,27 @@ def test_every_topic_file_has_its_dag_file() -> None:
     assert sync_loaders(DAGS, check=True) == []
 
 
-def test_plugins_manager_skips_the_package() -> None:
-    """plugins/ holds a package, not AirflowPlugin files: .airflowignore keeps Airflow from importing
-    each module as a top-level plugin module (which would shadow names like ``iceberg``)."""
+def test_plugins_manager_loads_only_the_registration_file() -> None:
+    """plugins/ holds a package and one AirflowPlugin file: .airflowignore keeps Airflow from
+    importing each module of the package as a top-level module (which would shadow names like
+    ``iceberg``); the file registers the api-server's Data Docs app, built on its first request
+    (every component loads plugins: none but the api-server pays the core API's imports)."""
     from airflow._shared.module_loading.file_discovery import find_path_from_directory
 
     found = [p for p in find_path_from_directory(str(PLUGINS), ".airflowignore", "glob") if p.endswith(".py")]
-    assert found == []
+    assert found == [str(PLUGINS / "lakehouse_unified_plugin.py")]
+    probe = textwrap.dedent(
+        f"""
+        import sys
+        from airflow._shared.plugins_manager.plugins_manager import _load_plugins_from_plugin_directory
+        plugins, errors = _load_plugins_from_plugin_directory({str(PLUGINS)!r})
+        assert errors == {{}}, errors
+        print([p.name for p in plugins], [a["url_prefix"] for a in plugins[0].fastapi_apps])
+        print(sorted(m for m in ("fastapi", "airflow.api_fastapi.core_api.security") if m in sys.modules))
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines()[-2:] == ["['lakehouse_unified'] ['/lakehouse-data-docs']", "[]"], out
 
 
 def test_a_bad_topic_file_fails_only_its_own_dag(tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import quote, unquote, urlparse
 
 import pytest
 from conftest import DAGS, PLUGINS, REPO
@@ -265,9 +265,11 @@ def test_scheduled_style_run_processes_raw_and_moves_the_checkpoints(stack: Stac
     # history, read with pyiceberg as docs/JOB_INTERFACE.md shows
     assert report["data_docs"] and counts["data_docs_url"] == report["data_docs"]
     # the job task's extra link, as the worker resolved it when the task ended
-    assert stack.xcom(date, "run_unified_job", "_link_DataDocsLink") == report["data_docs"]
     page = Path(unquote(urlparse(report["data_docs"]).path))
-    assert page.is_file() and (stack.root / "reports" / "data_docs") in page.parents
+    site = stack.root / "reports" / "data_docs"
+    assert page.is_file() and site in page.parents
+    link = stack.xcom(date, "run_unified_job", "_link_DataDocsLink")  # served by the api-server's plugin app
+    assert link == f"/lakehouse-data-docs/unified__orders/{quote(page.relative_to(site).as_posix())}", link
     runs = [r for r in stack.table_rows("ops_db", "unified_job_runs") if r["run_id"] == report["run_id"]]
     assert len(runs) == 1 and runs[0]["outcome"] == "FULL_SUCCESS" and runs[0]["rows_read"] == 21
     assert runs[0]["airflow_run_id"] == report["airflow_run_id"] and str(runs[0]["airflow_run_id"]).startswith(

@@ -1,4 +1,4 @@
-"""OpenLineage of ``run_unified_job`` (datasets, schemas, counts, GX assertions from the run report), its links."""
+"""OpenLineage of ``run_unified_job`` (datasets, schemas, counts, GX assertions from the run report)."""
 
 from __future__ import annotations
 
@@ -114,19 +114,3 @@ def test_the_job_task_reads_the_report_and_the_tables_schemas(config: TopicConfi
     assert curated["facets"]["schema"]["fields"] == [{"name": "payload", "type": "string", "fields": []}]
     failed = as_json(op.get_openlineage_facets_on_failure(type("TI", (), {"run_id": "no_report"})()))
     assert len(failed["outputs"]) == 3  # no report: the tables it may have written, no counts
-
-
-def test_the_job_task_links_to_its_validation_page_and_keeps_the_providers_links(tmp_path: Path) -> None:
-    from lakehouse_unified.links import DataDocsLink, browser_url
-    from lakehouse_unified.operators.emr_serverless import UnifiedJobEmrServerlessOperator
-
-    assert browser_url("file:///lake/docs/v/orders.html") == "file:///lake/docs/v/orders.html"
-    assert browser_url("s3://lake/reports/data_docs/validations/o/r 1/orders.html") == (
-        "https://console.aws.amazon.com/s3/object/lake?prefix=reports/data_docs/validations/o/r%201/orders.html"
-    )
-    assert browser_url(None) == ""
-    emr = UnifiedJobEmrServerlessOperator(
-        task_id="run_unified_job", topic_config=topic_config(emr_topic_yaml(), tmp_path)
-    )
-    names = {link.name for link in emr.operator_extra_links}
-    assert {"EMR Serverless Dashboard", "Spark Driver stdout", DataDocsLink.name} <= names

@@ -18,6 +18,7 @@ marked ``airflow_e2e`` and ``slow``; CI runs it.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -25,6 +26,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 import urllib.error
@@ -34,6 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import quote, unquote, urljoin
 
 import psutil
 import pytest
@@ -328,6 +331,72 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         assert not leftovers, f"processes outlived the standalone: {[p.info['cmdline'][:3] for p in leftovers]}"
 
 
+_CDP_IDS = itertools.count(1)
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol, signed in to the stack's UI
+    with its token (the ``_token`` cookie the UI and the api-server read)."""
+
+    def __init__(self, ws: Any, stack: Stack) -> None:
+        self.ws, self.stack = ws, stack
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        """One protocol call: its result (events in between are skipped)."""
+        call_id = next(_CDP_IDS)
+        self.ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
+        while True:
+            message = json.loads(self.ws.recv(timeout=60))
+            if message.get("id") == call_id:
+                assert "error" not in message, message
+                return dict(message.get("result") or {})
+
+    def evaluate(self, expression: str) -> Any:
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True).get("result", {}).get("value")
+
+    def open(self, url: str, ready: str, what: str) -> Any:
+        """Navigate to ``url``; the value of the JS expression ``ready`` once it is truthy."""
+        self.call("Page.navigate", url=url)
+        return wait_for(what, lambda: self.evaluate(ready), 90, self.stack.log)
+
+
+@contextlib.contextmanager
+def browser(stack: Stack) -> Iterator[Browser]:
+    from websockets.sync.client import connect
+
+    binary = shutil.which("chromium")
+    if binary is None:
+        pytest.fail("Chromium is not installed: `make setup` installs it (Debian: apt-get install chromium)")
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="chromium-") as home:
+        env = {**os.environ, "HOME": home, "TMPDIR": home, "XDG_CONFIG_HOME": f"{home}/.config"}
+        command = [binary, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={home}/profile"]
+        command += [f"--remote-debugging-port={port}", "--remote-allow-origins=*", "about:blank"]
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+        )
+        try:
+
+            def page_target() -> str | None:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=5) as resp:
+                        targets = json.loads(resp.read())
+                except OSError:
+                    return None
+                return next((t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page"), None)
+
+            target = wait_for("Chromium's debugging port", page_target, 60, stack.log)
+            with connect(target, max_size=None) as ws:
+                session = Browser(ws, stack)
+                session.call("Network.enable")
+                session.call("Network.setCookie", name="_token", value=stack.token, url=stack.api)
+                yield session
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
 def _minute(t: datetime) -> datetime:
     return t.replace(second=0, microsecond=0)
 
@@ -573,8 +642,28 @@ def test_a_layer_consumer_starts_exactly_when_its_layer_advances(stack: Stack) -
         "GET", f"/api/v2/dags/{DAG_ASSETS}/dagRuns/{first}/taskInstances/run_unified_job/links"
     )
     assert status == 200, links
-    assert links["extra_links"]["Data Docs (this run)"] == counts["data_docs_url"] == semantic_event["data_docs_url"]
-    assert str(counts["data_docs_url"]).startswith("file://")
+    link = links["extra_links"]["Data Docs (this run)"]
+    assert counts["data_docs_url"] == semantic_event["data_docs_url"] and str(counts["data_docs_url"]).startswith(
+        "file://"
+    )
+    site_page = str(counts["data_docs_url"]).split("/reports/data_docs/", 1)[1]
+    assert link == f"/lakehouse-data-docs/{DAG_ASSETS}/{quote(unquote(site_page))}", link
+    # the UI's task page shows it (Airflow drops file:// links: the api-server serves the local
+    # site), and it opens the run's page, styled from the site itself; not without signing in
+    anonymous = urllib.request.Request(urljoin(stack.api, link))
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(anonymous, timeout=30)
+    assert refused.value.code in (401, 403)
+    task_page = f"{stack.api}/dags/{DAG_ASSETS}/runs/{quote(first, safe='')}/tasks/run_unified_job/details"
+    shown = "[...document.querySelectorAll('a')].find(a => a.textContent.trim() == 'Data Docs (this run)')?.href"
+    with browser(stack) as ui:
+        href = ui.open(task_page, shown, "the Data Docs link on the task's page")
+        assert href == urljoin(stack.api, link)
+        # bootstrap-table's widgets: the page's scripts (jQuery, Bootstrap) came from the site's static/
+        widgets = "document.readyState == 'complete' && !!document.querySelector('.bootstrap-table')"
+        ui.open(href, widgets, "the run's Data Docs page, its scripts run")
+        text = ui.evaluate("document.body.innerText")
+    assert "Evaluated Expectations" in text and link.endswith("/orders_assets.html"), text[:500]
     for layer in ("curated", "semantic"):
         (consumer,) = wait_for(f"{layer} consumer run", lambda layer=layer: consumer_runs(layer, 1), 300, stack.log)
         assert stack.run_state(CONSUMERS[layer], consumer) == "success"

@@ -9,7 +9,7 @@ from typing import Any
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import build_job_arguments, job_run_name, run_report_uri
-from lakehouse_unified.links import DATA_DOCS_URL_KEY
+from lakehouse_unified.links import DATA_DOCS_URL_KEY, browser_url
 from lakehouse_unified.outcomes import parse_report
 from lakehouse_unified.run_plan import RunPlan
 
@@ -55,7 +55,10 @@ def read_run_report(reports: ObjectTextHook, uri: str) -> dict[str, Any] | None:
         return None
 
 
-def push_data_docs_link(context: Any, report: dict[str, Any] | None) -> None:
+def push_data_docs_link(context: Any, config: TopicConfig, report: dict[str, Any] | None) -> None:
     """The run's validation page, for the job task's Data Docs link (when the report names one)."""
     if report is not None and report.get("data_docs"):
-        context["ti"].xcom_push(key=DATA_DOCS_URL_KEY, value=report["data_docs"])
+        from airflow.providers.common.compat.sdk import conf
+
+        url = browser_url(config, str(report["data_docs"]), conf.get("api", "base_url", fallback="") or "")
+        context["ti"].xcom_push(key=DATA_DOCS_URL_KEY, value=url)

@@ -130,7 +130,7 @@ class UnifiedJobEmrServerlessOperator(RunReportLineageMixin, EmrServerlessStartJ
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> Any:
         """Success: the job run id. Failure (FAILED, CANCELLED, timeout): fail with its state and details."""
         report = read_run_report(self.reports, job_request(self.topic_config, context, self.plan_task_id).run_report)
-        push_data_docs_link(context, report)
+        push_data_docs_link(context, self.topic_config, report)
         if event and event.get("status") == "success":
             return super().execute_complete(context, event)
         details = (event or {}).get("job_details") or {}

@@ -52,7 +52,7 @@ class UnifiedJobLocalOperator(RunReportLineageMixin, BaseOperator):
         self.reports.delete(request.run_report)  # a previous try's report must not be read as this one's
         result = self.hook.run_job(request.arguments)
         report = read_run_report(self.reports, request.run_report)
-        push_data_docs_link(context, report)
+        push_data_docs_link(context, self.topic_config, report)
         if result.exit_code == EXIT_OK:
             return request.run_report
         reason = (f"{report.get('outcome')}: {report.get('reason')}" if report is not None else None) or result.output
