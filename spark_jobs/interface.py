@@ -269,9 +269,10 @@ and merge projections) is bigger, so without this it ran interpreted: parsing 1M
 ``orders`` payloads took 2.5 x as long (bench/distance_to_limit.py, "exact numbers")."""
 
 
-def job_jvm_conf() -> dict[str, str]:
-    """Spark confs that start the job's JVMs with :data:`JOB_JVM_OPTIONS`."""
+def job_jvm_conf(extra: str = "") -> dict[str, str]:
+    """Spark confs that start the job's JVMs with :data:`JOB_JVM_OPTIONS` (and ``extra``)."""
+    options = f"{JOB_JVM_OPTIONS} {extra.strip()}".strip()
     return {
-        "spark.driver.extraJavaOptions": JOB_JVM_OPTIONS,
-        "spark.executor.extraJavaOptions": JOB_JVM_OPTIONS,
+        "spark.driver.extraJavaOptions": options,
+        "spark.executor.extraJavaOptions": options,
     }

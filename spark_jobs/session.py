@@ -56,6 +56,16 @@ JOB_SQL_CONF = {
 """SQL confs the job's plans are tuned for; set on the session in every runtime."""
 
 
+JAVA_OPTIONS_ENV = "SPARK_DRIVER_JAVA_OPTIONS"
+"""Extra Java options of a local run's JVM (added to ``interface.JOB_JVM_OPTIONS``).
+
+E.g. ``-XX:TieredStopAtLevel=1`` (HotSpot's C1 compiler only): a job process that lives
+for one small increment spends a third of its CPU compiling with C2 code it barely
+runs; with C1 only, the same run took 37 CPU-seconds instead of 57 at the same wall
+time (2 cores, 2026-12-07). Not the default: a long or large run is faster with C2.
+The tests' job processes use it (tests/conftest.py)."""
+
+
 def local_conf() -> dict[str, str]:
     """Spark confs of a local run (laptop, CI, Airflow ``runtime: local``); env overrides.
 
@@ -70,7 +80,7 @@ def local_conf() -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.sql.adaptive.coalescePartitions.enabled": "true",
         "spark.driver.memory": os.environ.get("SPARK_DRIVER_MEMORY", "4g"),
-        **job_jvm_conf(),
+        **job_jvm_conf(os.environ.get(JAVA_OPTIONS_ENV, "")),
     }
 
 

@@ -78,6 +78,34 @@ def submit_command(
     return spark_submit_command(args, master="local[1]", extra_conf={"spark.driver.memory": "1g"})
 
 
+_CLEAN_RUNS: dict[tuple[str, str, int], dict[str, list[dict[str, Any]]]] = {}
+LINEAGE = ("_run_id", "_raw_snapshot_id")
+
+
+def clean_layers(spark: SparkSession, tmp_root: Path, batches: list[list[Row]], mode: str = "tiered") -> dict[str, Any]:
+    """What runs that never fail leave in curated, semantic and errors after ``batches``
+    (one run each, the shop fixture, this process's PII_HASH_KEY, lineage columns left out).
+
+    Computed once per process for the same batches, mode and key: the fault-injection,
+    killed-mid-write and concurrency tests compare their tables with it."""
+    import os
+
+    key = (mode, os.environ.get("PII_HASH_KEY", ""), hash(repr(batches)))
+    if key not in _CLEAN_RUNS:
+        topic = f"clean_{mode}_{len(_CLEAN_RUNS)}"
+        dirs = topic_config(tmp_root, topic)
+        for batch in batches:
+            append_raw(spark, topic, batch)
+            report = run_job(spark, topic, dirs, checkpoint_mode=mode)
+            assert report.outcome == "FULL_SUCCESS", report.to_json()
+        t = TopicTables(topic)
+        _CLEAN_RUNS[key] = {
+            layer: table_rows(spark, table, LINEAGE)
+            for layer, table in (("curated", t.curated), ("semantic", t.semantic), ("errors", t.errors))
+        }
+    return _CLEAN_RUNS[key]
+
+
 def table_rows(spark: SparkSession, table: str, ignore: tuple[str, ...] = ("_run_id",)) -> list[dict[str, Any]]:
     """All rows as dicts, sorted, without the columns that differ run to run."""
     df = spark.table(table)

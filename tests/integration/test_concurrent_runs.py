@@ -22,7 +22,7 @@ import pytest
 from spark_jobs.faults import BARRIER_DIR_ENV, BARRIER_ENV, BARRIER_PARTIES_ENV
 from spark_jobs.tables import TopicTables
 
-from .jobkit import Row, append_raw, at, checkpoints, run_job, submit_command, table_rows, topic_config
+from .jobkit import Row, append_raw, at, checkpoints, clean_layers, run_job, submit_command, table_rows, topic_config
 from .test_unified_job import BATCHES, assert_invariants, order
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -85,22 +85,17 @@ def test_two_simultaneous_runs_never_duplicate_or_lose_rows(
     assert checkpoints(spark, topic) == (second, second)
     assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
 
-    clean = "shop_concurrent_clean"
-    clean_dirs = topic_config(tmp_path, clean)
-    for batch in BATCHES[:2]:
-        append_raw(spark, clean, batch)
-        assert run_job(spark, clean, clean_dirs).outcome == "FULL_SUCCESS"
-    layers = ("curated_db.{}", "semantic_db.{}", "semantic_db.{}_errors")
-    for table in layers:
-        spark.sql(f"REFRESH TABLE {table.format(topic)}")
-        assert table_rows(spark, table.format(topic), IGNORED) == table_rows(spark, table.format(clean), IGNORED)
+    clean = clean_layers(spark, tmp_path, BATCHES[:2])
+    layers = (("curated", t.curated), ("semantic", t.semantic), ("errors", t.errors))
+    for _, table in layers:
+        spark.sql(f"REFRESH TABLE {table}")
+    assert {layer: table_rows(spark, table, IGNORED) for layer, table in layers} == clean
 
     # the failed run's retry (same run id, as Airflow's retry would be): nothing left to do
     retry = run_job(spark, topic, (contracts, expectations), run_id=f"concurrent-{loser}")
     assert retry.outcome == "NO_NEW_DATA", retry.to_json()
     assert checkpoints(spark, topic) == (second, second)
-    for table in layers:
-        assert table_rows(spark, table.format(topic), IGNORED) == table_rows(spark, table.format(clean), IGNORED)
+    assert {layer: table_rows(spark, table, IGNORED) for layer, table in layers} == clean
 
 
 @pytest.mark.parametrize("held_before", ["semantic", "errors"])

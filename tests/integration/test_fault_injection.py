@@ -14,7 +14,7 @@ import pytest
 from spark_jobs.faults import ENV
 from spark_jobs.tables import TopicTables
 
-from .jobkit import append_raw, checkpoints, run_job, table_rows, topic_config
+from .jobkit import append_raw, checkpoints, clean_layers, run_job, table_rows, topic_config
 from .test_unified_job import BATCHES, assert_invariants
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -53,17 +53,10 @@ def _layers(spark, topic: str) -> dict[str, list[dict]]:
 @pytest.fixture(scope="module")
 def clean_result(spark, tmp_path_factory) -> dict[str, dict[str, list[dict]]]:
     """What runs that never fail leave behind, per mode."""
-    results = {}
     with pytest.MonkeyPatch.context() as env:  # restored after the runs: no leak into other modules
         env.setenv("PII_HASH_KEY", HASH_KEY)
-        for mode in ("tiered", "unified"):
-            topic = f"clean_{mode}"
-            dirs = topic_config(tmp_path_factory.mktemp(topic), topic)
-            for batch in BATCHES[:2]:
-                append_raw(spark, topic, batch)
-                assert run_job(spark, topic, dirs, checkpoint_mode=mode).outcome == "FULL_SUCCESS"
-            results[mode] = _layers(spark, topic)
-    return results
+        root = tmp_path_factory.mktemp("clean")
+        return {mode: clean_layers(spark, root, BATCHES[:2], mode) for mode in ("tiered", "unified")}
 
 
 @pytest.mark.parametrize(("mode", "point"), sorted(MATRIX))

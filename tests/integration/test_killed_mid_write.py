@@ -22,7 +22,7 @@ import pytest
 from spark_jobs.faults import BLOCK_IN_MERGE_ENV, BLOCK_MARKER_ENV
 from spark_jobs.tables import TopicTables
 
-from .jobkit import append_raw, checkpoints, run_job, submit_command, table_rows, topic_config
+from .jobkit import append_raw, checkpoints, clean_layers, run_job, submit_command, table_rows, topic_config
 from .test_unified_job import BATCHES, assert_invariants
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
@@ -41,6 +41,10 @@ def _ancestry(spark, table: str) -> list[dict[str, Any]]:
         """
     ).collect()
     return [r.asDict() for r in rows]
+
+
+def _layer_tables(t: TopicTables) -> list[tuple[str, str]]:
+    return [("curated", t.curated), ("semantic", t.semantic), ("errors", t.errors)]
 
 
 def _rows_by_key(spark, table: str) -> dict[str, dict[str, Any]]:
@@ -112,10 +116,5 @@ def test_kill_inside_merge_then_rerun(spark, warehouse: Path, tmp_path: Path, ha
     merged = _rows_by_key(spark, target)  # the MERGE the kill stopped had work to do: the re-run did it
     assert [k for k, row in rows_before.items() if {c: merged.get(k, {}).get(c) for c in row} != row]
 
-    clean = f"clean_{topic}"[:40]
-    clean_dirs = topic_config(tmp_path, clean)
-    for batch in BATCHES[:2]:
-        append_raw(spark, clean, batch)
-        run_job(spark, clean, clean_dirs)
-    for table in ("curated_db.{}", "semantic_db.{}", "semantic_db.{}_errors"):
-        assert table_rows(spark, table.format(topic), IGNORED) == table_rows(spark, table.format(clean), IGNORED)
+    clean = clean_layers(spark, tmp_path, BATCHES[:2])
+    assert {layer: table_rows(spark, table, IGNORED) for layer, table in _layer_tables(t)} == clean
