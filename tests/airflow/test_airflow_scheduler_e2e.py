@@ -42,6 +42,8 @@ import psutil
 import pytest
 from conftest import DAGS, PLUGINS, REPO, free_port
 
+from spark_jobs.faults import BARRIER_DIR_ENV, BARRIER_ENV, BARRIER_PARTIES_ENV
+
 pytestmark = [pytest.mark.airflow_e2e, pytest.mark.slow]
 
 ROWS = 150  # raw rows per generated batch
@@ -206,7 +208,7 @@ class Stack:
         return [f"AIRFLOW_HOME_DIR={self.root / 'home'}", f"DAGS_DIR={self.root / 'dags'}"]
 
 
-def _topic_yaml(root: Path, topic: str, extra: str) -> str:
+def _topic_yaml(root: Path, topic: str, extra: str, env: str = "") -> str:
     return textwrap.dedent(
         f"""\
         topic: {topic}
@@ -220,7 +222,7 @@ def _topic_yaml(root: Path, topic: str, extra: str) -> str:
           run_reports_dir: {root / "reports"}
         local:
           project_dir: {REPO}
-          env: {{SPARK_DRIVER_MEMORY: 1g, SPARK_SHUFFLE_PARTITIONS: "2", TQDM_DISABLE: "1"}}
+          env: {{SPARK_DRIVER_MEMORY: 1g, SPARK_SHUFFLE_PARTITIONS: "2", TQDM_DISABLE: "1"{env}}}
         maintenance: {{delete_file_threshold: null, expire_output_snapshots_after_hours: null}}
         """
     ) + textwrap.dedent(extra)
@@ -240,7 +242,10 @@ def _project(root: Path) -> None:
     for old in [*dags.glob("unified__*.py"), *(dags / "topics").glob("*.yaml")]:
         old.unlink()
     wait = "wait_for_data: {poke_interval_seconds: 5, timeout_minutes: 1}\n"
-    (dags / "topics" / "orders.yaml").write_text(_topic_yaml(root, "orders", 'schedule: "* * * * *"\n' + wait))
+    # orders' jobs wait at the barrier until two parties arrived: the backfill test is the
+    # second, once its backfill exists, so the live job is still running when it is created
+    held = f", {BARRIER_ENV}: planning, {BARRIER_DIR_ENV}: {root / 'barrier-orders'}, {BARRIER_PARTIES_ENV}: '2'"
+    (dags / "topics" / "orders.yaml").write_text(_topic_yaml(root, "orders", 'schedule: "* * * * *"\n' + wait, held))
     capped = f"schedule: null\nmax_rows_per_run: {ROWS}\n" + wait
     (dags / "topics" / "orders_capped.yaml").write_text(_topic_yaml(root, "orders_capped", capped))
     (dags / "topics" / "orders_assets.yaml").write_text(_topic_yaml(root, "orders_assets", "schedule: null\n" + wait))
@@ -546,7 +551,10 @@ def test_a_backfill_waits_for_the_live_job_and_reprocesses_exactly_its_intervals
 
     live = wait_for("the live run in its job task", live_job_running, 300, stack.log)
     window = [_minute(a_at) - timedelta(minutes=1), _minute(a_at)]
-    done = stack.make("airflow-backfill", "TOPIC=orders", f"FROM={_iso(window[0])}", f"TO={_iso(window[1])}")
+    try:
+        done = stack.make("airflow-backfill", "TOPIC=orders", f"FROM={_iso(window[0])}", f"TO={_iso(window[1])}")
+    finally:  # the live job waits at the barrier until the backfill exists (see _project)
+        (stack.root / "barrier-orders" / "test.arrived").write_text("the backfill exists")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     def all_done() -> list[dict[str, Any]]:
