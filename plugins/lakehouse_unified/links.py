@@ -28,12 +28,16 @@ URL_PREFIX = "/lakehouse-data-docs"
 """Where the api-server serves local Data Docs sites: ``<prefix>/<dag_id>/<path in the site>``."""
 
 
+def _local_path(location: str) -> Path | None:
+    """A ``file://`` URL or a plain path as a path; None for any other URI (S3)."""
+    if location.startswith("file://"):
+        return Path(unquote(urlparse(location).path))
+    return None if "://" in location else Path(location)
+
+
 def local_site_root(config: TopicConfig) -> Path | None:
     """The topic's Data Docs site folder; None when the site is not local (S3)."""
-    site = data_docs_site_uri(config)
-    if site.startswith("file://"):
-        return Path(unquote(urlparse(site).path))
-    return None if "://" in site else Path(site)
+    return _local_path(data_docs_site_uri(config))
 
 
 def browser_url(config: TopicConfig, page: str | None, base_url: str = "") -> str:
@@ -48,9 +52,8 @@ def browser_url(config: TopicConfig, page: str | None, base_url: str = "") -> st
     if page.startswith("s3://"):
         bucket, _, key = page[len("s3://") :].partition("/")
         return f"https://console.aws.amazon.com/s3/object/{bucket}?prefix={quote(key)}"
-    root = local_site_root(config)
-    path = Path(unquote(urlparse(page).path)) if page.startswith("file://") else Path(page)
-    if root is None or not path.is_relative_to(root):
+    root, path = local_site_root(config), _local_path(page)
+    if root is None or path is None or not path.is_relative_to(root):
         return page
     base_path = urlparse(base_url).path.rstrip("/")
     return f"{base_path}{URL_PREFIX}/{config.dag_id}/{quote(path.relative_to(root).as_posix())}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -82,14 +83,22 @@ _CLEAN_RUNS: dict[tuple[str, str, int], dict[str, list[dict[str, Any]]]] = {}
 LINEAGE = ("_run_id", "_raw_snapshot_id")
 
 
+def layer_rows(spark: SparkSession, topic: str) -> dict[str, list[dict[str, Any]]]:
+    """Curated, semantic and errors rows of ``topic`` as committed by now (another process
+    may have committed), lineage columns left out: what a clean run is compared on."""
+    t = TopicTables(topic)
+    layers = {"curated": t.curated, "semantic": t.semantic, "errors": t.errors}
+    for table in layers.values():
+        spark.sql(f"REFRESH TABLE {table}")
+    return {layer: table_rows(spark, table, LINEAGE) for layer, table in layers.items()}
+
+
 def clean_layers(spark: SparkSession, tmp_root: Path, batches: list[list[Row]], mode: str = "tiered") -> dict[str, Any]:
-    """What runs that never fail leave in curated, semantic and errors after ``batches``
-    (one run each, the shop fixture, this process's PII_HASH_KEY, lineage columns left out).
+    """``layer_rows`` of runs that never fail, one per batch (the shop fixture, this
+    process's PII_HASH_KEY).
 
     Computed once per process for the same batches, mode and key: the fault-injection,
     killed-mid-write and concurrency tests compare their tables with it."""
-    import os
-
     key = (mode, os.environ.get("PII_HASH_KEY", ""), hash(repr(batches)))
     if key not in _CLEAN_RUNS:
         topic = f"clean_{mode}_{len(_CLEAN_RUNS)}"
@@ -98,11 +107,7 @@ def clean_layers(spark: SparkSession, tmp_root: Path, batches: list[list[Row]], 
             append_raw(spark, topic, batch)
             report = run_job(spark, topic, dirs, checkpoint_mode=mode)
             assert report.outcome == "FULL_SUCCESS", report.to_json()
-        t = TopicTables(topic)
-        _CLEAN_RUNS[key] = {
-            layer: table_rows(spark, table, LINEAGE)
-            for layer, table in (("curated", t.curated), ("semantic", t.semantic), ("errors", t.errors))
-        }
+        _CLEAN_RUNS[key] = layer_rows(spark, topic)
     return _CLEAN_RUNS[key]
 
 

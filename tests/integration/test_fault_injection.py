@@ -12,13 +12,11 @@ from pathlib import Path
 import pytest
 
 from spark_jobs.faults import ENV
-from spark_jobs.tables import TopicTables
 
-from .jobkit import append_raw, checkpoints, clean_layers, run_job, table_rows, topic_config
+from .jobkit import append_raw, checkpoints, clean_layers, layer_rows, run_job, topic_config
 from .test_unified_job import BATCHES, assert_invariants
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-IGNORED = ("_run_id", "_raw_snapshot_id")
 HASH_KEY = "fault-injection-key-0123456789"
 
 # (mode, point) -> (outcome of the failed run, curated moved?, semantic moved?)
@@ -39,15 +37,6 @@ MATRIX = {
     ("unified", "after_curated_commit"): ("CURATED_FAILED", True, True),
     ("unified", "after_commits_before_report"): ("FULL_SUCCESS", True, True),
 }
-
-
-def _layers(spark, topic: str) -> dict[str, list[dict]]:
-    t = TopicTables(topic)
-    return {
-        "curated": table_rows(spark, t.curated, IGNORED),
-        "semantic": table_rows(spark, t.semantic, IGNORED),
-        "errors": table_rows(spark, t.errors, IGNORED),
-    }
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +80,7 @@ def test_fail_then_rerun_equals_a_clean_run(
         done = curated_moved and semantic_moved
         expected = "NO_NEW_DATA" if (done or attempt) else "FULL_SUCCESS"
         assert report.outcome == expected, report.to_json()
-        assert _layers(spark, topic) == clean_result[mode]
+        assert layer_rows(spark, topic) == clean_result[mode]
         assert_invariants(spark, topic, BATCHES[0] + BATCHES[1], second)
 
 

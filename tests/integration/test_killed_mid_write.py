@@ -22,11 +22,10 @@ import pytest
 from spark_jobs.faults import BLOCK_IN_MERGE_ENV, BLOCK_MARKER_ENV
 from spark_jobs.tables import TopicTables
 
-from .jobkit import append_raw, checkpoints, clean_layers, run_job, submit_command, table_rows, topic_config
+from .jobkit import append_raw, checkpoints, clean_layers, layer_rows, run_job, submit_command, table_rows, topic_config
 from .test_unified_job import BATCHES, assert_invariants
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
-IGNORED = ("_run_id", "_raw_snapshot_id")
 MARKER_TIMEOUT_SECONDS = 420
 
 
@@ -41,10 +40,6 @@ def _ancestry(spark, table: str) -> list[dict[str, Any]]:
         """
     ).collect()
     return [r.asDict() for r in rows]
-
-
-def _layer_tables(t: TopicTables) -> list[tuple[str, str]]:
-    return [("curated", t.curated), ("semantic", t.semantic), ("errors", t.errors)]
 
 
 def _rows_by_key(spark, table: str) -> dict[str, dict[str, Any]]:
@@ -117,4 +112,4 @@ def test_kill_inside_merge_then_rerun(spark, warehouse: Path, tmp_path: Path, ha
     assert [k for k, row in rows_before.items() if {c: merged.get(k, {}).get(c) for c in row} != row]
 
     clean = clean_layers(spark, tmp_path, BATCHES[:2])
-    assert {layer: table_rows(spark, table, IGNORED) for layer, table in _layer_tables(t)} == clean
+    assert layer_rows(spark, topic) == clean
