@@ -84,6 +84,8 @@ RUNS_TABLE = f"{OPS_NAMESPACE}.unified_job_runs"
 """One row per run of any topic of the warehouse (``history/runs_table.py``)."""
 DRIFT_TABLE = f"{OPS_NAMESPACE}.schema_drift"
 """One row per topic and drifting field path (``history/drift_table.py``)."""
+FORGOTTEN_TABLE = f"{OPS_NAMESPACE}.forgotten_keys"
+"""Tokens of forgotten keys the job drops on arrival (``forget/forgotten_keys.py``)."""
 
 
 def sql_string(value: str) -> str:

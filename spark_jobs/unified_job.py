@@ -32,6 +32,7 @@ from spark_jobs.curated.layer import write_curated
 from spark_jobs.drift.detect import DriftReport, detect_drift
 from spark_jobs.exceptions import LayerWriteError, RawTableError, StageError, UnifiedJobError, first_line
 from spark_jobs.faults import maybe_fail, maybe_stop_context
+from spark_jobs.forget.forgotten_keys import FORGOTTEN, active_tokens, drop_forgotten
 from spark_jobs.history.record import append_run_history, record_stages
 from spark_jobs.interface import FAILED_OUTCOMES, Checkpoints, Layer
 from spark_jobs.maintenance.after_run import maintain_tables
@@ -50,6 +51,7 @@ from spark_jobs.run.context import Batch, CachedFrames, RunContext, Timings
 from spark_jobs.run.isolate_poison import PoisonEvents, context_alive, explained, isolate_poison
 from spark_jobs.run.outcome import LayerResult, layer_order
 from spark_jobs.semantic.layer import write_semantic
+from spark_jobs.semantic.pii import hash_key_from_env
 from spark_jobs.semantic.replay import replay_quarantine
 from spark_jobs.session import build_session
 from spark_jobs.tables import TopicTables
@@ -194,12 +196,25 @@ def _read(ctx: RunContext, stages: StageResults) -> tuple[DataFrame, DataFrame |
         # raw once each (and its ids once more for the look-back semi join). Caching raw
         # as well would hold the increment twice in the heap: 5M rows failed in a 4g driver.
         raw = read_increment(ctx.spark, ctx.tables.raw, ctx.snapshot_range)
-        stats = raw.agg(F.count(F.lit(1)).alias("rows"), F.min("ingest_ts").alias("earliest")).collect()[0]
+        # Late copies of forgotten keys go before anything reads them (none: a metadata check).
+        tokens = active_tokens(ctx.spark, ctx.topic)
+        raw = drop_forgotten(raw, tokens, _hash_key(ctx) if tokens else None, ctx.topic)
+        stats = raw.agg(
+            F.count(F.lit(1)).alias("rows"),
+            F.min("ingest_ts").alias("earliest"),
+            F.count_if(F.col(FORGOTTEN)).alias("forgotten"),
+        ).collect()[0]
+        raw = raw.where(~F.col(FORGOTTEN)).drop(FORGOTTEN)
         if stages.raw is not None:
-            stages.raw = replace(stages.raw, rows_read=int(stats["rows"]))
+            stages.raw = replace(stages.raw, rows_read=int(stats["rows"]), forgotten_rows=int(stats["forgotten"]))
     lookback = ctx.config.message_id_lookback_days
     consumed = consumed_message_ids(ctx.spark, ctx.tables.raw, ctx.snapshot_range, stats["earliest"], lookback, raw)
     return raw, consumed
+
+
+def _hash_key(ctx: RunContext) -> bytes | None:
+    """The topic's PII key, if set (a topic without a contract has no field to hash)."""
+    return hash_key_from_env(ctx.config.contract or TopicContract(ctx.topic, (), "(no contract)"))
 
 
 def _dedup_parse_drift(

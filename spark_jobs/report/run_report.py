@@ -33,6 +33,8 @@ class RawRead:
     rows_read: int = 0
     backlog_rows: int = 0
     """Raw rows committed after ``to_snapshot_inclusive`` (left for the next runs by the row cap)."""
+    forgotten_rows: int = 0
+    """Rows of forgotten keys dropped on arrival (``forget/forgotten_keys.py``), out of ``rows_read``."""
 
 
 @dataclass(frozen=True)

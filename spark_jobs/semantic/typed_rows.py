@@ -85,9 +85,9 @@ FUTURE_KEY_PREFIX = "event-ts-in-future:"
 """Errors-table key of a future-dated version: ``event-ts-in-future:<key>:<message_id>``."""
 
 
-def _envelope(parsed: DataFrame, contract: TopicContract) -> DataFrame:
-    keyless = F.col(DEDUP_STATUS) == "missing_key"
-    synthetic_key = F.concat(
+def missing_key_id() -> Column:
+    """Errors-table key of a raw row without a usable key: a digest of the whole row."""
+    return F.concat(
         F.lit("missing-key:"),
         F.sha2(
             F.concat_ws(
@@ -100,10 +100,20 @@ def _envelope(parsed: DataFrame, contract: TopicContract) -> DataFrame:
             256,
         ),
     )
+
+
+def future_key_id() -> Column:
+    """Errors-table key of a future-dated version (``FUTURE_KEY_PREFIX``)."""
+    return F.concat(F.lit(FUTURE_KEY_PREFIX), F.col("idempotency_key"), F.lit(":"), F.col("message_id"))
+
+
+def _envelope(parsed: DataFrame, contract: TopicContract) -> DataFrame:
+    keyless = F.col(DEDUP_STATUS) == "missing_key"
+    synthetic_key = missing_key_id()
     # A future-dated version must not take its key (dedup/deduplicate.py): quarantined
     # under a key of its own, which still shows the key and the message it came with.
     future = F.col(DEDUP_STATUS) == FUTURE
-    future_key = F.concat(F.lit(FUTURE_KEY_PREFIX), F.col("idempotency_key"), F.lit(":"), F.col("message_id"))
+    future_key = future_key_id()
     return parsed.select(
         F.when(keyless, synthetic_key)
         .when(future, future_key)
