@@ -38,6 +38,7 @@ from spark_jobs.config.job_args import JobArgs
 from spark_jobs.config.storage import join, write_text
 from spark_jobs.curated.column_names import path_from_comment
 from spark_jobs.exceptions import JobArgumentError, MissingSecretError, UnifiedJobError
+from spark_jobs.faults import maybe_wait_at_barrier
 from spark_jobs.forget import erase, forgotten_keys
 from spark_jobs.forget.request import ForgetArgs, parse_args
 from spark_jobs.forget.subject import Subject, curated_match, in_list, not_matchable, output_match, raw_match
@@ -120,8 +121,9 @@ def _forget(spark: SparkSession, args: ForgetArgs, report: ForgetReport) -> None
         report.catch_up = _catch_up(spark, args)
     if not table_exists(spark, tables.raw):
         raise JobArgumentError(f"topic {args.topic!r}: raw table {tables.raw} does not exist")
-    raw_before = _require_caught_up(spark, tables)
+    raw_before, consumed = _require_caught_up(spark, tables)
     report.raw_snapshot_before = raw_before
+    maybe_wait_at_barrier("forget_after_check")
     subject, extra_keys = _find_keys(spark, tables, subject, hash_key)
     report.keys = list(subject.keys)
     report.tokens_remembered = forgotten_keys.remember(
@@ -140,7 +142,7 @@ def _forget(spark: SparkSession, args: ForgetArgs, report: ForgetReport) -> None
             continue
 
         def erase_one(table: str = table, role: TableRole = role) -> erase.TableErasure:
-            carried = _carried(spark, table, LAYER_OF[role], raw_before, None if raw_moved else raw_after)
+            carried = _carried(spark, table, LAYER_OF[role], consumed, None if raw_moved else raw_after)
             erasure = _erase_rows(spark, table, "`_idempotency_key`", wheres[role], {**own, **carried})
             erasure.carried = carried
             return erasure
@@ -199,24 +201,30 @@ def _catch_up(spark: SparkSession, args: ForgetArgs) -> str:
     return result.outcome
 
 
-def _require_caught_up(spark: SparkSession, tables: TopicTables) -> int:
-    """Raw's current snapshot, once every layer with a table has consumed it."""
+def _require_caught_up(spark: SparkSession, tables: TopicTables) -> tuple[int, set[int]]:
+    """Raw's current snapshot and the layers' checkpoints, once every layer with a table
+    has consumed every row raw holds: no snapshot after its checkpoint adds rows (a
+    compaction or a delete of raw adds none, and the job never moves a checkpoint past one)."""
     ancestry = _ancestry(spark, tables.raw)
     if not ancestry:
         raise NotCompleteError(f"raw table {tables.raw} has no snapshot")
-    current = ancestry[0].snapshot_id
-    checkpoints = read_checkpoints(spark, tables, [s.snapshot_id for s in ancestry])
-    behind = [
-        f"{layer} at {checkpoint}"
-        for layer, checkpoint in (("curated", checkpoints.curated), ("semantic", checkpoints.semantic))
-        if checkpoint != current and (checkpoint is not None or table_exists(spark, tables.name(layer)))  # type: ignore[arg-type]
-    ]
+    ids = [s.snapshot_id for s in ancestry]
+    checkpoints = read_checkpoints(spark, tables, ids)
+    consumed, behind = set(), []
+    for layer, checkpoint in (("curated", checkpoints.curated), ("semantic", checkpoints.semantic)):
+        if checkpoint is None and not table_exists(spark, tables.name(layer)):  # type: ignore[arg-type]
+            continue  # never written: nothing of the subject in it, no checkpoint to keep
+        newer = ancestry[: ids.index(checkpoint)] if checkpoint in ids else None
+        if newer is None or any(s.rows_appended() != 0 for s in newer):
+            behind.append(f"{layer} at {checkpoint}")
+        else:
+            consumed.add(int(checkpoint))  # type: ignore[arg-type]
     if behind:
         raise NotCompleteError(
-            f"not every layer has consumed raw snapshot {current} ({', '.join(behind)}): the rows to delete "
+            f"not every layer has consumed raw snapshot {ids[0]} ({', '.join(behind)}): the rows to delete "
             "must have been read before raw's older snapshots go; run the job first (or --catch-up)"
         )
-    return current
+    return ids[0], consumed
 
 
 def _find_keys(
@@ -308,22 +316,24 @@ def _ancestry(spark: SparkSession, table: str) -> list[SnapshotInfo]:
 
 
 def _raw_after(spark: SparkSession, tables: TopicTables, before: int, request_id: str) -> tuple[int, str | None]:
-    """Raw's snapshot after the forget's commits, and what else raw received since ``before`` (None: nothing)."""
+    """Raw's snapshot after the forget's commits, and the rows raw received since ``before``
+    from elsewhere (None: none; a compaction adds none)."""
     ancestry = _ancestry(spark, tables.raw)
     others = []
     for snapshot in ancestry:
         if snapshot.snapshot_id == before:
             break
-        if snapshot.summary.get(FORGET_KEY) != request_id:
+        if snapshot.summary.get(FORGET_KEY) != request_id and snapshot.rows_appended() != 0:
             others.append(f"snapshot {snapshot.snapshot_id}, {snapshot.operation}")
     return ancestry[0].snapshot_id, ", ".join(others) or None
 
 
 def _carried(
-    spark: SparkSession, table: str, layer: Layer | None, raw_before: int, raw_after: int | None
+    spark: SparkSession, table: str, layer: Layer | None, consumed: set[int], raw_after: int | None
 ) -> dict[str, str]:
     """The checkpoint keys this table's forget commits carry: their values as the table holds
-    them, ``raw_before`` replaced by ``raw_after`` (None: raw moved, the values stay)."""
+    them, a consumed checkpoint moved to ``raw_after`` (raw's forget snapshot stands for it:
+    nothing was appended in between). ``raw_after`` None (raw received rows meanwhile): unchanged."""
     if layer is None:
         return {}
     ancestry = _ancestry(spark, table)
@@ -331,7 +341,7 @@ def _carried(
     for key in holds_checkpoint_keys(layer):
         value = value_in(ancestry, key)
         if value is not None:
-            carried[key] = str(raw_after if value == raw_before and raw_after is not None else value)
+            carried[key] = str(raw_after if value in consumed and raw_after is not None else value)
     return carried
 
 
@@ -380,9 +390,12 @@ def _expire_all(spark: SparkSession, tables: TopicTables, report: ForgetReport) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
+    try:  # what can be checked without Spark is checked first
         args = parse_args(argv)
-        TopicTables(args.topic)  # a bad name fails here, before Spark starts
+        TopicTables(args.topic)
+        contract = load_contract(join(args.contracts_dir, f"{args.topic}.yaml"))
+        _subject(contract, args)
+        _hash_key(contract)
     except UnifiedJobError as exc:
         log.error("%s", exc)
         return 2

@@ -68,6 +68,7 @@ def test_a_configuration_error_before_planning_is_not_retried() -> None:
         "to_snapshot_inclusive": None,
         "rows_read": 0,
         "backlog_rows": 0,
+        "forgotten_rows": 0,
         "poison_events": {},
     }
 
