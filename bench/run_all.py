@@ -39,6 +39,7 @@ BENCHMARKS = (
     "event_guards",
     "hostile_events",
     "small_increment",
+    "forget_cost",
 )
 """Module ``bench.<name>`` writes ``<name>.json``; cheap and most-asked-for first."""
 SPARK_FREE = {"dag_parse_scaling"}

@@ -56,18 +56,38 @@ def remember(
     until = now + timedelta(days=remember_days)
     rows = [(topic, t, request_id, now, until) for t in tokens]
     spark.createDataFrame(rows, SCHEMA).writeTo(FORGOTTEN_TABLE).append()
+    # Tokens whose time is over: gone, so that the topic's partition empties and its runs
+    # are back to a metadata look-up.
+    spark.sql(f"DELETE FROM {FORGOTTEN_TABLE} WHERE topic = {sql_string(topic)} AND drop_until <= current_timestamp()")
     return len(tokens)
 
 
 def active_tokens(spark: SparkSession, topic: str) -> list[str]:
-    """The tokens the job drops now (empty when nobody of the topic was forgotten lately)."""
-    if not table_exists(spark, FORGOTTEN_TABLE):
+    """The tokens the job drops now (empty when nobody of the topic was forgotten lately).
+
+    A run of a topic nobody of which is remembered pays a metadata look-up, not a Spark
+    query: the table is partitioned by topic, and ``remember`` deletes the topic's
+    tokens once their time is over."""
+    if not table_exists(spark, FORGOTTEN_TABLE) or not _topic_has_files(spark, topic):
         return []
     rows = spark.sql(
         f"SELECT DISTINCT key_token FROM {FORGOTTEN_TABLE} "
         f"WHERE topic = {sql_string(topic)} AND drop_until > current_timestamp()"
     ).collect()
     return [str(r[0]) for r in rows]
+
+
+def _topic_has_files(spark: SparkSession, topic: str) -> bool:
+    """Whether the table's current snapshot has a data file in ``topic``'s partition (Iceberg's scan planning)."""
+    jvm = spark._jvm
+    assert jvm is not None
+    table = jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(spark._jsparkSession, FORGOTTEN_TABLE)
+    scan = table.newScan().filter(jvm.org.apache.iceberg.expressions.Expressions.equal("topic", topic))
+    tasks = scan.planFiles()
+    try:
+        return bool(tasks.iterator().hasNext())
+    finally:
+        tasks.close()
 
 
 def drop_forgotten(raw: DataFrame, tokens: list[str], hash_key: bytes | None, topic: str) -> DataFrame:

@@ -46,3 +46,23 @@ def test_files_with_deletes_are_rewritten_without_the_deleted_rows(spark) -> Non
     files = spark.sql(f"SELECT record_count, content FROM {table}.files").collect()
     assert [(r["record_count"], r["content"]) for r in files if r["content"] == 0] == [(1, 0)]
     assert _summary(spark, table)["unified-job.forget-request"] == "r1"
+
+
+def test_remembered_tokens_are_found_by_topic_and_forgotten_when_their_time_is_over(spark) -> None:
+    from spark_jobs.forget import forgotten_keys
+    from spark_jobs.tables import FORGOTTEN_TABLE
+
+    key = b"unit-key-0123456789abcdef"
+    assert forgotten_keys.remember(spark, "fk_a", ["k1", "k2"], key, "r1", remember_days=30) == 2
+    assert sorted(forgotten_keys.active_tokens(spark, "fk_a")) == sorted(
+        forgotten_keys.token(k, key) for k in ("k1", "k2")
+    )
+    assert forgotten_keys.active_tokens(spark, "fk_b") == []  # another topic: metadata only
+    spark.sql(f"UPDATE {FORGOTTEN_TABLE} SET drop_until = current_timestamp() - INTERVAL 1 DAY WHERE topic = 'fk_a'")
+    assert forgotten_keys.active_tokens(spark, "fk_a") == []
+    forgotten_keys.remember(spark, "fk_a", ["k3"], key, "r2", remember_days=30)
+    assert spark.table(FORGOTTEN_TABLE).where("topic = 'fk_a'").count() == 1  # k1, k2: over, deleted
+    # the token is what the job computes in Spark
+    row = spark.createDataFrame([("k3",)], "idempotency_key string")
+    flagged = forgotten_keys.drop_forgotten(row, forgotten_keys.active_tokens(spark, "fk_a"), key, "fk_a")
+    assert flagged.first()[forgotten_keys.FORGOTTEN] is True
