@@ -150,3 +150,27 @@ def test_forget_refuses_while_a_layer_has_not_consumed_raw(spark, topics) -> Non
     assert "run the job first" in str(report["reason"]) and report["tables"] == {}
     assert spark.table(TopicTables("forget_ref").raw).count() == before
     assert run_job(spark, "forget_ref", topics["forget_ref"]).outcome == "FULL_SUCCESS"
+
+
+def test_unified_mode_s_one_checkpoint_is_carried(spark, warehouse: Path, tmp_path: Path) -> None:
+    """Unified mode: the one checkpoint lives on curated's table (``unified-job.checkpoint``)."""
+    topic = "forget_u"
+    dirs = topic_config(tmp_path, topic)
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("PII_HASH_KEY", HASH_KEY)
+        append_raw(spark, topic, OTHERS_1 + SUBJECT_1)
+        assert run_job(spark, topic, dirs, checkpoint_mode="unified").outcome == "FULL_SUCCESS"
+
+        report = _forget(spark, topic, dirs)
+
+        assert report["complete"], report["reason"]
+        carried = report["tables"]["curated"]["carried"]
+        assert list(carried) == ["unified-job.checkpoint"] and report["tables"]["semantic"]["carried"] == {}
+        (raw_now,) = [r[0] for r in spark.sql(f"SELECT snapshot_id FROM {TopicTables(topic).raw}.snapshots").collect()]
+        assert carried["unified-job.checkpoint"] == str(raw_now)
+        assert checkpoints(spark, topic) == (raw_now, raw_now)
+        for namespace, table in (("raw_db", topic), ("curated_db", topic), ("semantic_db", topic)):
+            assert occurrences(warehouse / namespace / table, SUBJECT) == {}
+        append_raw(spark, topic, OTHERS_3)
+        assert run_job(spark, topic, dirs, checkpoint_mode="unified").outcome == "FULL_SUCCESS"
+        assert checkpoints(spark, topic)[0] == checkpoints(spark, topic)[1] != raw_now
