@@ -113,7 +113,7 @@ demo-job: setup
 demo-reset:
 	rm -rf lakehouse airflow_home
 
-airflow-dags: setup  ## write dags/unified__<topic>.py for every dags/topics/<topic>.yaml
+airflow-dags: setup  ## write dags/unified__<topic>.py and dags/forget__<topic>.py for every dags/topics/<topic>.yaml
 	$(BIN)/python -m lakehouse_unified.dag_files sync dags
 
 airflow-test: setup  ## fast Airflow tests (~15 s)
@@ -153,7 +153,7 @@ bench-dag-parse: setup
 emr-package: setup
 	rm -rf build/emr && mkdir -p build/emr
 	$(BIN)/python -m spark_jobs.emr_package build/emr
-	@echo "Upload build/emr/{entrypoint.py,spark_jobs.zip,lakehouse-unified-udfs.jar} to the topic's code_uri and build"
+	@echo "Upload build/emr/{entrypoint.py,forget_entrypoint.py,spark_jobs.zip,lakehouse-unified-udfs.jar} to the topic's code_uri and build"
 	@echo "pyspark_deps.tar.gz with 'make emr-venv' (Amazon Linux, see docs/AIRFLOW.md)"
 
 emr-venv:  ## pyspark_deps.tar.gz built on Amazon Linux 2023 (needs Docker)

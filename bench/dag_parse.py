@@ -3,12 +3,13 @@
     python bench/dag_parse.py                 # dags/ + 500 generated local topics + 500 EMR topics
     python bench/dag_parse.py --topics 100 --repeat 3
 
-Each topic is one DAG file (``dags/unified__<topic>.py``), parsed the way the dag-processor
-does: ``DagBag.process_file`` per file, in one interpreter where Airflow is already
-imported. The dag-processor's manager freezes its heap (``gc.freeze()``) and forks one
-process per file, so a file is parsed with nothing of the other files alive; here the
-heap is frozen the same way and each file's module and DAG are released before the
-next file (``fresh heap``). The folder of EMR topics is also parsed once more the way
+Each topic has its DAG files (``dags/unified__<topic>.py`` and ``dags/forget__<topic>.py``,
+as ``lakehouse_unified.dag_files`` writes them), parsed the way the dag-processor does:
+``DagBag.process_file`` per file, in one interpreter where Airflow is already imported.
+The dag-processor's manager freezes its heap (``gc.freeze()``) and forks one process per
+file, so a file is parsed with nothing of the other files alive; here the heap is frozen
+the same way and each file's module and DAG are released before the next file (``fresh
+heap``). The folder of EMR topics is also parsed once more the way
 this script did before 2026-11-27, every DAG kept alive in one unfrozen heap (``one
 heap``), for comparison. The first file of a run also pays the one-off
 imports of ``lakehouse_unified`` (and of the Amazon provider for EMR topics); it is
@@ -116,8 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     import airflow.sdk  # noqa: F401  (what the dag-processor has imported before it parses)
     from airflow.dag_processing.dagbag import DagBag  # noqa: F401
+    from lakehouse_unified.dag_files import LOADERS
 
-    results: dict[str, object] = {"airflow_import_s": round(time.perf_counter() - start, 3)}
+    results: dict[str, object] = {
+        "airflow_import_s": round(time.perf_counter() - start, 3),
+        "dag_files_per_topic": len(LOADERS),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folders = {
             "repo dags/": REPO / "dags",

@@ -10,6 +10,9 @@ files to a standalone Spark cluster. Standard library only.
 
 Not named ``packaging``: ``spark-submit spark_jobs/entrypoint.py`` puts ``spark_jobs/`` first
 on ``sys.path``, where a ``packaging.py`` would shadow the ``packaging`` library that GX imports.
+
+Next to ``entrypoint.py`` (the unified job) goes ``forget_entrypoint.py`` (the forget
+command, ``spark_jobs.forget``): run with the same zip, jar and Spark parameters.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from spark_jobs.jvm import JAR_NAME, udf_jar
 PACKAGE_DIR = Path(__file__).resolve().parent
 ZIP_NAME = "spark_jobs.zip"
 ENTRYPOINT_NAME = "entrypoint.py"
+FORGET_ENTRYPOINT_NAME = "forget_entrypoint.py"
 
 
 def package_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
@@ -37,7 +41,8 @@ def package_files(package_dir: Path = PACKAGE_DIR) -> list[Path]:
 
 
 def build_emr_package(out_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> tuple[Path, Path, Path]:
-    """Write ``entrypoint.py``, ``spark_jobs.zip`` and the UDF jar into ``out_dir``; return their paths."""
+    """Write ``entrypoint.py``, ``forget_entrypoint.py``, ``spark_jobs.zip`` and the UDF jar into
+    ``out_dir``; return the paths of the job's entry point, the zip and the jar."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     archive = out / ZIP_NAME
@@ -46,6 +51,7 @@ def build_emr_package(out_dir: str | Path, package_dir: Path = PACKAGE_DIR) -> t
             zf.write(path, path.relative_to(package_dir.parent).as_posix())
     entrypoint = out / ENTRYPOINT_NAME
     shutil.copyfile(package_dir / ENTRYPOINT_NAME, entrypoint)
+    shutil.copyfile(package_dir / FORGET_ENTRYPOINT_NAME, out / FORGET_ENTRYPOINT_NAME)
     jar = out / JAR_NAME
     shutil.copyfile(udf_jar(), jar)
     return entrypoint, archive, jar
@@ -57,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("usage: python -m spark_jobs.emr_package OUT_DIR", file=sys.stderr)
         return 2
     entrypoint, archive, jar = build_emr_package(args[0])
-    print(f"wrote {entrypoint}, {archive} and {jar}")
+    print(f"wrote {entrypoint}, {entrypoint.parent / FORGET_ENTRYPOINT_NAME}, {archive} and {jar}")
     return 0
 
 

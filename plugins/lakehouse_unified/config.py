@@ -33,6 +33,7 @@ CheckpointMode = Literal["tiered", "unified"]
 
 
 DAG_ID_PREFIX = "unified__"
+FORGET_DAG_ID_PREFIX = "forget__"
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
 PROJECT_DIR_ENV = "LAKEHOUSE_PROJECT_DIR"
 # Patterns of the EMR Serverless API (botocore service model), checked here so a typo
@@ -102,6 +103,11 @@ class EmrServerlessConfig:
     @property
     def entry_point(self) -> str:
         return f"{self.code_uri}/entrypoint.py"
+
+    @property
+    def forget_entry_point(self) -> str:
+        """The forget command's entry point (``spark_jobs/forget_entrypoint.py``), next to the job's."""
+        return f"{self.code_uri}/forget_entrypoint.py"
 
     @property
     def py_files(self) -> str:
@@ -195,6 +201,11 @@ class TopicConfig:
     @property
     def dag_id(self) -> str:
         return f"{DAG_ID_PREFIX}{self.topic}"
+
+    @property
+    def forget_dag_id(self) -> str:
+        """The topic's manual DAG that forgets a person (``lakehouse_unified.forget_dag``)."""
+        return f"{FORGET_DAG_ID_PREFIX}{self.topic}"
 
     def project_dir(self) -> Path:
         """Folder holding ``spark_jobs/``, ``contracts/``...: config, then $LAKEHOUSE_PROJECT_DIR, then repo root.

@@ -3,7 +3,9 @@
 ``build_job_arguments`` is the only place that knows the job's CLI
 (docs/JOB_INTERFACE.md); ``runtime: local`` prefixes it with ``python -m
 spark_jobs.unified_job`` (or ``spark-submit spark_jobs/entrypoint.py``) and
-``runtime: emr_serverless`` sends it as ``entryPointArguments``. Pure functions.
+``runtime: emr_serverless`` sends it as ``entryPointArguments``. ``forget_args_for``
+does the same for the forget command (``python -m spark_jobs.forget``, or
+``forget_entrypoint.py`` on EMR), as the command's own argument type. Pure functions.
 """
 
 from __future__ import annotations
@@ -16,9 +18,17 @@ from typing import Any
 from lakehouse_unified.config import EmrServerlessConfig, TopicConfig
 from lakehouse_unified.run_plan import RunPlan
 from spark_jobs.config.job_args import JobArgs
+from spark_jobs.forget.request import REMEMBER_DAYS, ForgetArgs
 from spark_jobs.interface import PII_HASH_KEY_ENV, PII_HASH_KEY_SECRET_ENV, catalog_conf, job_jvm_conf
 
-__all__ = ["PII_HASH_KEY_ENV", "PII_HASH_KEY_SECRET_ENV", "build_job_arguments", "job_run_name"]
+__all__ = [
+    "PII_HASH_KEY_ENV",
+    "PII_HASH_KEY_SECRET_ENV",
+    "build_job_arguments",
+    "forget_args_for",
+    "forget_report_uri",
+    "job_run_name",
+]
 
 _NAME_MAX = 256  # EMR Serverless StartJobRun.name
 _UNSAFE_KEY_CHARS = re.compile(r"[^A-Za-z0-9._=-]+")
@@ -39,8 +49,20 @@ def job_run_name(dag_id: str, run_id: str) -> str:
 
 def run_report_uri(config: TopicConfig, run_id: str) -> str:
     """Where the job writes this DAG run's report (same for every try)."""
-    safe = _UNSAFE_KEY_CHARS.sub("_", run_id).strip("_") or "run"
-    return f"{config.resolve(config.storage.run_reports_dir)}/{config.topic}/{safe}.json"
+    return f"{config.resolve(config.storage.run_reports_dir)}/{config.topic}/{_safe_name(run_id)}.json"
+
+
+def forget_report_uri(config: TopicConfig, run_id: str) -> str:
+    """Where the forget command writes the report of this run of ``forget__<topic>`` (same for every try).
+
+    A folder of its own next to the job's run reports: whoever lists the job's reports
+    (``<topic>/*.json``) never takes a forget report for a job run.
+    """
+    return f"{config.resolve(config.storage.run_reports_dir)}/{config.topic}/forget/{_safe_name(run_id)}.json"
+
+
+def _safe_name(run_id: str) -> str:
+    return _UNSAFE_KEY_CHARS.sub("_", run_id).strip("_") or "run"
 
 
 def data_docs_site_uri(config: TopicConfig) -> str:
@@ -88,6 +110,39 @@ def job_args_for(
     )
 
 
+def forget_args_for(
+    config: TopicConfig,
+    *,
+    run_id: str,
+    field: str | None = None,
+    values_file: str | None = None,
+    keys_file: str | None = None,
+    remember_days: int = REMEMBER_DAYS,
+) -> ForgetArgs:
+    """The forget command's arguments for one run of ``forget__<topic>`` (``spark_jobs.forget.request``).
+
+    Locations as the job's (``job_args_for``); the subject only through files (clear values
+    on a command line would land in the task log); always ``catch_up`` (every layer must have
+    consumed raw before the subject is erased); ``request_id`` and ``report`` from the DAG
+    run, so every try of a run is the same request.
+    """
+    storage = config.storage
+    return ForgetArgs(
+        topic=config.topic,
+        field=field,
+        values_file=values_file,
+        keys_file=keys_file,
+        contracts_dir=config.resolve(storage.contracts_dir),
+        expectations_dir=config.resolve(storage.expectations_dir),
+        warehouse=config.resolve(storage.warehouse),
+        catalog_type=storage.catalog_type,
+        report=forget_report_uri(config, run_id),
+        request_id=job_run_name(config.forget_dag_id, run_id),
+        remember_days=remember_days,
+        catch_up=True,
+    )
+
+
 def spark_submit_parameters(config: TopicConfig, emr: EmrServerlessConfig) -> str:
     """``sparkSubmitParameters``: job code, packed venv, Iceberg jar and catalog confs."""
     venv_python = "./environment/bin/python"
@@ -110,9 +165,21 @@ def spark_submit_parameters(config: TopicConfig, emr: EmrServerlessConfig) -> st
 def emr_job_driver(config: TopicConfig, arguments: list[str]) -> dict[str, Any]:
     """``jobDriver`` of StartJobRun for the unified job."""
     emr = _emr(config)
+    return _spark_submit_driver(config, emr, emr.entry_point, arguments)
+
+
+def emr_forget_job_driver(config: TopicConfig, arguments: list[str]) -> dict[str, Any]:
+    """``jobDriver`` of StartJobRun for the forget command: its entry point, the job's Spark parameters."""
+    emr = _emr(config)
+    return _spark_submit_driver(config, emr, emr.forget_entry_point, arguments)
+
+
+def _spark_submit_driver(
+    config: TopicConfig, emr: EmrServerlessConfig, entry_point: str, arguments: list[str]
+) -> dict[str, Any]:
     return {
         "sparkSubmit": {
-            "entryPoint": emr.entry_point,
+            "entryPoint": entry_point,
             "entryPointArguments": list(arguments),
             "sparkSubmitParameters": spark_submit_parameters(config, emr),
         }
@@ -137,12 +204,12 @@ def emr_configuration_overrides(config: TopicConfig) -> dict[str, Any] | None:
     return overrides or None
 
 
-def emr_start_job_config(config: TopicConfig) -> dict[str, Any]:
-    """Extra StartJobRun fields (the operator's ``config``): timeout and tags."""
+def emr_start_job_config(config: TopicConfig, *, dag_id: str | None = None) -> dict[str, Any]:
+    """Extra StartJobRun fields (the operator's ``config``): timeout and tags (the topic's DAG by default)."""
     emr = _emr(config)
     return {
         "executionTimeoutMinutes": emr.execution_timeout_minutes,
-        "tags": {"lakehouse-topic": config.topic, "airflow-dag-id": config.dag_id},
+        "tags": {"lakehouse-topic": config.topic, "airflow-dag-id": dag_id or config.dag_id},
     }
 
 

@@ -99,6 +99,7 @@ class FakeTI:
 class FakeDagRun:
     run_id: str = "scheduled__2025-01-01T00:00:00+00:00"
     run_type: str = "scheduled"
+    conf: dict[str, Any] = field(default_factory=dict)
 
 
 def make_context(

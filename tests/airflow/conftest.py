@@ -15,8 +15,12 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from airflow_e2e_stack import Stack
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
@@ -78,3 +82,14 @@ def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
         monkeypatch.delenv(name, raising=False)
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10)
     yield moto_endpoint
+
+
+@pytest.fixture(scope="session")
+def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Stack:
+    """The end-to-end tests' AIRFLOW_HOME, metadata DB and warehouse with raw tables (airflow_e2e_stack.py):
+    built once per session (per pytest worker), shared by the modules that run real DAG runs."""
+    if shutil.which("java") is None:
+        pytest.skip("no Java: the job's local Spark cannot start")
+    from airflow_e2e_stack import make_stack
+
+    return make_stack(tmp_path_factory.mktemp("airflow-e2e"))

@@ -130,13 +130,17 @@ def test_a_bad_topic_file_fails_only_its_own_dag(tmp_path: Path) -> None:
     topic_file = dags / "topics" / "orders.yaml"
     topic_file.write_text(topic_file.read_text().replace("runtime: local", "runtime: emr_serverles"))
     bag = DagBag(dag_folder=str(dags))
-    # the topic's DAG file, and the example consumers of its tables (they name its assets)
-    assert sorted(bag.import_errors) == [str(dags / "example_consumers__orders.py"), str(dags / "unified__orders.py")]
+    # the topic's DAG files, and the example consumers of its tables (they name its assets)
+    assert sorted(bag.import_errors) == [
+        str(dags / "example_consumers__orders.py"),
+        str(dags / "forget__orders.py"),
+        str(dags / "unified__orders.py"),
+    ]
     for message in bag.import_errors.values():
         assert str(topic_file) in message
         assert "field 'runtime'" in message and "'emr_serverles'" in message
-    assert "unified__orders" not in bag.dags
-    assert {f"unified__{t}" for t in TOPICS if t != "orders"} <= set(bag.dags)
+    assert "unified__orders" not in bag.dags and "forget__orders" not in bag.dags
+    assert {f"{kind}__{t}" for t in TOPICS if t != "orders" for kind in ("unified", "forget")} <= set(bag.dags)
 
 
 def test_a_topic_file_without_dag_file_and_an_orphan_are_reported(tmp_path: Path) -> None:
@@ -145,10 +149,12 @@ def test_a_topic_file_without_dag_file_and_an_orphan_are_reported(tmp_path: Path
     (dags / "topics" / "refunds.yaml").write_text("topic: refunds\n")
     (dags / "topics" / "payments.yaml").unlink()
     problems = sync_loaders(dags, check=True)
-    assert any("would write" in p and "unified__refunds.py" in p for p in problems)
-    assert any(p.startswith("orphan") and "unified__payments.py" in p for p in problems)
+    for kind in ("unified", "forget"):
+        assert any("would write" in p and f"{kind}__refunds.py" in p for p in problems)
+        assert any(p.startswith("orphan") and f"{kind}__payments.py" in p for p in problems)
     bag = DagBag(dag_folder=str(dags))
     assert "topic configuration file not found" in bag.import_errors[str(dags / "unified__payments.py")]
+    assert "topic configuration file not found" in bag.import_errors[str(dags / "forget__payments.py")]
 
 
 PARSE_PROBE = """
@@ -177,6 +183,6 @@ def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["errors"] == {}
     consumers = {f"example_consumer__orders_{layer}" for layer in ("curated", "semantic")}
-    assert {f"unified__{t}" for t in TOPICS} | consumers == set(report["dags"])
+    assert {f"{kind}__{t}" for t in TOPICS for kind in ("unified", "forget")} | consumers == set(report["dags"])
     heavy = {"pyspark", "great_expectations", "pyiceberg", "boto3", "botocore", "aiobotocore", "pyarrow", "pandas"}
     assert heavy.isdisjoint(report["new"]), sorted(heavy & set(report["new"]))

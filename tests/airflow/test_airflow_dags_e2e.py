@@ -3,201 +3,27 @@
 Slow (an Airflow metadata DB, a Spark session to write raw data, the job itself):
 ``pytest -m airflow_e2e tests/airflow``. Everything lives in a temporary folder: its own
 AIRFLOW_HOME and sqlite DB, a copy of dags/ whose orders.yaml points at a temporary
-warehouse, contract and suite; the job's code is the repository's spark_jobs/.
+warehouse, contract and suite; the job's code is the repository's spark_jobs/. The
+folder is the session's ``e2e_stack`` (``airflow_e2e_stack.py``), shared with the forget
+DAG's end-to-end test, which works on another topic.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
-import textwrap
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
 import pytest
-from conftest import DAGS, PLUGINS, REPO
+from airflow_e2e_stack import SUITE, Stack
 
 pytestmark = pytest.mark.airflow_e2e
 
-AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-CONTRACT = """\
-topic: orders
-description: e2e test contract
-fields:
-  - {name: order_id, type: string, nullable: false}
-  - {name: email, path: customer.email, type: string, pii: hash}
-  - {name: amount, type: "decimal(10,2)"}
-  - {name: status, type: string}
-"""
-SUITE = {
-    "name": "orders",
-    "expectations": [
-        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "order_id"}},
-        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "status", "value_set": ["new", "paid"]}},
-    ],
-}
-WRITE_RAW = """\
-import json, sys
-from datetime import datetime, timedelta
-from spark_jobs.session import build_session
-
-spark = build_session("hadoop", sys.argv[1], app_name="e2e-raw")
-spark.sql("CREATE NAMESPACE IF NOT EXISTS raw_db")
-spark.sql(
-    "CREATE TABLE IF NOT EXISTS raw_db.orders (message_id string, idempotency_key string, event_ts timestamp, "
-    "ingest_ts timestamp, payload string) USING iceberg PARTITIONED BY (days(ingest_ts)) "
-    "TBLPROPERTIES ('format-version'='2')"
-)
-t0 = datetime(2025, 3, 1, 9, 0, 0)
-rows = []
-for i in range(20):
-    payload = {"order_id": f"o{i}", "customer": {"email": f"c{i}@example.com"}, "amount": 10 + i,
-               "status": "paid" if i % 2 else "new"}
-    rows.append((f"m{i}", f"o{i}", t0 + timedelta(seconds=i), t0 + timedelta(seconds=i), json.dumps(payload)))
-rows.append(("m0", "o0", t0, t0 + timedelta(seconds=30), rows[0][4]))  # a network retry
-schema = "message_id string, idempotency_key string, event_ts timestamp, ingest_ts timestamp, payload string"
-spark.createDataFrame(rows, schema).writeTo("raw_db.orders").append()
-spark.stop()
-"""
-
-
-@dataclass(frozen=True)
-class Stack:
-    root: Path
-    env: dict[str, str]
-
-    def dags(self, name: str, contracts_dir: Path) -> Path:
-        """A copy of dags/ whose orders.yaml points at this stack's folders."""
-        dags = self.root / name
-        shutil.copytree(DAGS, dags, ignore=shutil.ignore_patterns("__pycache__"))
-        (dags / "topics" / "orders.yaml").write_text(
-            textwrap.dedent(
-                f"""\
-                topic: orders
-                schedule: "@hourly"
-                start_date: 2025-01-01
-                retries: 0
-                runtime: local
-                wait_for_data: {{poke_interval_seconds: 5, timeout_minutes: 1}}
-                storage:
-                  warehouse: {self.root / "warehouse"}
-                  contracts_dir: {contracts_dir}
-                  expectations_dir: {self.root / "expectations"}
-                  run_reports_dir: {self.root / "reports"}
-                local:
-                  project_dir: {REPO}
-                  env: {{SPARK_DRIVER_MEMORY: 1g, SPARK_SHUFFLE_PARTITIONS: "2", TQDM_DISABLE: "1"}}
-                """
-            )
-        )
-        return dags
-
-    def dags_test(self, dags: Path, logical_date: str, conf: dict[str, object] | None = None) -> str:
-        command = [AIRFLOW, "dags", "test", "unified__orders", logical_date]
-        if conf:
-            command += ["--conf", json.dumps(conf)]
-        result = subprocess.run(
-            command,
-            env={**self.env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags)},
-            capture_output=True,
-            text=True,
-            timeout=900,
-        )
-        output = result.stdout + result.stderr
-        (self.root / f"dags_test_{logical_date[:10]}.log").write_text(output)
-        return output
-
-    def xcom(self, logical_date: str, task_id: str, key: str) -> object:
-        """An XCom value of this DAG run, as Airflow stored it (JSON)."""
-        with sqlite3.connect(self.root / "airflow.db") as db:
-            row = db.execute(
-                "SELECT x.value FROM xcom x JOIN dag_run dr ON x.dag_id = dr.dag_id AND x.run_id = dr.run_id "
-                "WHERE x.dag_id = 'unified__orders' AND x.task_id = ? AND x.key = ? AND dr.logical_date LIKE ?",
-                (task_id, key, logical_date[:19].replace("T", " ") + "%"),
-            ).fetchone()
-        assert row is not None, f"no XCom {task_id}.{key}"
-        return json.loads(row[0])
-
-    def table_rows(self, namespace: str, table: str) -> list[dict[str, object]]:
-        """Rows of an output table, read with pyiceberg (no Spark)."""
-        from pyiceberg.table import StaticTable
-
-        location = f"file://{self.root / 'warehouse' / namespace / table}"
-        return StaticTable.from_metadata(location).scan().to_arrow().to_pylist()  # type: ignore[no-any-return]
-
-    def task_states(self, logical_date: str) -> dict[str, str]:
-        with sqlite3.connect(self.root / "airflow.db") as db:
-            rows = db.execute(
-                "SELECT ti.task_id, ti.state FROM task_instance ti JOIN dag_run dr "
-                "ON ti.dag_id = dr.dag_id AND ti.run_id = dr.run_id "
-                "WHERE ti.dag_id = 'unified__orders' AND dr.logical_date LIKE ?",
-                (logical_date[:19].replace("T", " ") + "%",),
-            ).fetchall()
-        return {task_id: state for task_id, state in rows}
-
-    def asset_events(self) -> list[tuple[str, dict[str, object]]]:
-        """Asset events in the metadata DB, oldest first: (asset name, extra)."""
-        with sqlite3.connect(self.root / "airflow.db") as db:
-            rows = db.execute(
-                "SELECT a.name, e.extra FROM asset_event e JOIN asset a ON a.id = e.asset_id ORDER BY e.id"
-            ).fetchall()
-        return [(name, json.loads(extra)) for name, extra in rows]
-
-    def lineage_events(self, job: str) -> list[dict[str, object]]:
-        """OpenLineage events the provider's file transport wrote for ``job`` (``<dag>.<task>``)."""
-        path = self.root / "openlineage.jsonl"
-        events = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-        return [e for e in events if e.get("job", {}).get("name") == job]
-
-    def alerted(self) -> set[str]:
-        """The alert memory: Airflow Variables ``AlertMemoryHook`` keeps in the metadata DB."""
-        with sqlite3.connect(self.root / "airflow.db") as db:
-            rows = db.execute("SELECT key FROM variable WHERE key LIKE 'lakehouse_unified.alerted.%'").fetchall()
-        return {key for (key,) in rows}
-
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if shutil.which("java") is None:
-        pytest.skip("no Java: the job's local Spark cannot start")
-    root = tmp_path_factory.mktemp("airflow-e2e")
-    (root / "contracts").mkdir()
-    (root / "no_contracts").mkdir()
-    (root / "expectations").mkdir()
-    (root / "contracts" / "orders.yaml").write_text(CONTRACT)
-    (root / "expectations" / "orders.json").write_text(json.dumps(SUITE))
-    env = {
-        **os.environ,
-        "AIRFLOW_HOME": str(root / "airflow_home"),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{root / 'airflow.db'}",
-        "LAKEHOUSE_PROJECT_DIR": str(REPO),
-        "PII_HASH_KEY": "e2e-test-only-hmac-key-0123456789",
-        "PYTHONPATH": os.pathsep.join([str(REPO), str(PLUGINS)]),
-        # OpenLineage events of every task, to a file (the provider's file transport)
-        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(
-            {"type": "file", "log_file_path": str(root / "openlineage.jsonl"), "append": True}
-        ),
-        "AIRFLOW__OPENLINEAGE__NAMESPACE": "lakehouse-e2e",
-    }
-    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=600)
-    subprocess.run(
-        [sys.executable, "-c", WRITE_RAW, str(root / "warehouse")],
-        env=env,
-        cwd=REPO,
-        check=True,
-        capture_output=True,
-        timeout=600,
-    )
-    yield Stack(root=root, env=env)
+def stack(e2e_stack: Stack) -> Stack:
+    return e2e_stack
 
 
 def test_without_a_contract_curated_still_flows_and_the_alert_comes_once(stack: Stack) -> None:

@@ -24,7 +24,10 @@ from conftest import MOTO_ACCOUNT, MOTO_REGION
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.hooks.emr_serverless import ACTIVE_JOB_STATES
 from lakehouse_unified.hooks.object_store import ObjectTextHook
-from lakehouse_unified.operators.emr_serverless import UnifiedJobEmrServerlessOperator
+from lakehouse_unified.operators.emr_serverless import (
+    ForgetSubjectEmrServerlessOperator,
+    UnifiedJobEmrServerlessOperator,
+)
 from lakehouse_unified.run_plan import RunPlan
 
 RUN_ID = "scheduled__2025-01-01T00:00:00+00:00"
@@ -329,3 +332,154 @@ def test_moto_retry_after_lost_worker_starts_no_second_job(moto_app: tuple[Topic
         operator(config).execute(context())  # try 2: a fresh operator, as after a worker loss
     assert retry.value.trigger.job_id == first.value.trigger.job_id  # type: ignore[attr-defined]
     assert len(client.list_job_runs(applicationId=app_id)["jobRuns"]) == 1
+
+
+# ---- forget__<topic> on EMR Serverless: forget_entrypoint.py of the same package ------------------------------
+
+FORGET_RUN_ID = "manual__2025-04-01T00:00:00+00:00"
+FORGET_NAME = f"forget__payments__{FORGET_RUN_ID}"
+FORGET_REPORT_URI = "s3://lake/reports/payments/forget/manual__2025-04-01T00_00_00_00_00.json"
+FORGET_CONF = {"field": "customer_email", "values_file": "s3://privacy/erasure/req-42.txt"}
+FORGET_PARAMS = ("field", "values_file", "keys_file", "remember_days")
+# Written out: the request EMR must receive. The job's Spark parameters and overrides, the forget
+# command's entry point and arguments (the subject's file, never its values), its own name and tag.
+EXPECTED_FORGET_START_JOB_RUN: dict[str, Any] = {
+    **EXPECTED_START_JOB_RUN,
+    "jobDriver": {
+        "sparkSubmit": {
+            "entryPoint": "s3://artifacts/unified-job/0.1.0/forget_entrypoint.py",
+            "entryPointArguments": [
+                "--topic", "payments",
+                "--contracts-dir", "s3://lake/contracts",
+                "--expectations-dir", "s3://lake/expectations",
+                "--warehouse", "s3://lake/warehouse",
+                "--catalog-type", "glue",
+                "--request-id", FORGET_NAME,
+                "--field", "customer_email",
+                "--values-file", "s3://privacy/erasure/req-42.txt",
+                "--report", FORGET_REPORT_URI,
+                "--catch-up",
+            ],
+            "sparkSubmitParameters": EXPECTED_START_JOB_RUN["jobDriver"]["sparkSubmit"]["sparkSubmitParameters"],
+        }
+    },
+    "name": FORGET_NAME,
+    "tags": {"lakehouse-topic": "payments", "airflow-dag-id": "forget__payments"},
+}  # fmt: skip
+
+
+def forget_context() -> dict[str, Any]:
+    ctx = make_context(run_id=FORGET_RUN_ID, run_type="manual")
+    ctx["dag_run"].conf = dict(FORGET_CONF)
+    ctx["params"] = {"keys_file": None, "remember_days": 30, **FORGET_CONF}
+    return ctx
+
+
+def forget_operator(config: TopicConfig) -> ForgetSubjectEmrServerlessOperator:
+    return ForgetSubjectEmrServerlessOperator(
+        task_id="forget_subject", topic_config=config, conf_keys=FORGET_PARAMS, client_request_token="tok-1"
+    )
+
+
+def test_forget_start_job_run_request_is_exact_and_valid_for_the_service_model(
+    config: TopicConfig, stubbed: tuple[Any, Stubber, list[str]]
+) -> None:
+    client, stubber, deleted = stubbed
+    expected = EXPECTED_FORGET_START_JOB_RUN
+    input_shape = (
+        botocore.session.get_session().get_service_model("emr-serverless").operation_model("StartJobRun").input_shape
+    )
+    report = ParamValidator().validate(expected, input_shape)
+    assert not report.has_errors(), report.generate_report()
+    assert service_model_errors(expected, input_shape) == []
+
+    stubber.add_response("list_job_runs", {"jobRuns": []}, {"applicationId": APP_ID, "states": list(ACTIVE_JOB_STATES)})
+    stubber.add_response("get_application", _application("STARTED"), {"applicationId": APP_ID})
+    started = {
+        "applicationId": APP_ID,
+        "jobRunId": "00forget",
+        "arn": _arn("00forget"),
+        "ResponseMetadata": {"HTTPStatusCode": 200},
+    }
+    stubber.add_response("start_job_run", started, expected)
+    op = forget_operator(config)
+    op.hook.__dict__["conn"] = client
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(forget_context())
+    assert info.value.trigger.job_id == "00forget"  # type: ignore[attr-defined]
+    assert info.value.method_name == "execute_complete"
+    assert deleted == [FORGET_REPORT_URI]
+
+
+def _put_report(report: dict[str, Any]) -> None:
+    bucket, key = FORGET_REPORT_URI.removeprefix("s3://").split("/", 1)
+    boto3.client("s3", region_name=MOTO_REGION).put_object(Bucket=bucket, Key=key, Body=json.dumps(report).encode())
+
+
+def test_moto_forget_run_returns_the_report(moto_app: tuple[TopicConfig, Any]) -> None:
+    config, client = moto_app
+    op = forget_operator(config)
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(forget_context())
+    report = {"topic": "payments", "request_id": FORGET_NAME, "complete": True, "reason": None, "keys": ["p3"]}
+    _put_report(report)  # what the command writes before its job run ends
+    event = run_trigger(info.value.trigger)  # type: ignore[arg-type]
+    assert op.execute_complete(forget_context(), event.payload) == report
+    job = client.get_job_run(applicationId=config.emr_serverless.application_id, jobRunId=info.value.trigger.job_id)  # type: ignore[union-attr,attr-defined]
+    assert job["jobRun"]["name"] == FORGET_NAME
+    assert job["jobRun"]["jobDriver"]["sparkSubmit"]["entryPoint"].endswith("/forget_entrypoint.py")
+
+
+@pytest.mark.parametrize("state", ["SUCCESS", "FAILED"])
+def test_moto_forget_not_complete_fails_with_the_reason_and_is_retried(
+    moto_app: tuple[TopicConfig, Any], state: str
+) -> None:
+    config, _ = moto_app
+    op = forget_operator(config)
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(forget_context())
+    reason = "raw received a commit during the forget: run the job, then forget again"
+    _put_report({"topic": "payments", "request_id": FORGET_NAME, "complete": False, "reason": reason})
+    if state != "SUCCESS":
+        set_job_state(config.emr_serverless.application_id, state)  # type: ignore[union-attr]
+    event = run_trigger(info.value.trigger)  # type: ignore[arg-type]
+    with pytest.raises(AirflowException, match="raw received a commit") as failed:
+        op.execute_complete(forget_context(), event.payload)
+    assert not isinstance(failed.value, AirflowFailException)
+
+
+def test_moto_forget_without_report_names_where_it_was_expected(moto_app: tuple[TopicConfig, Any]) -> None:
+    config, _ = moto_app
+    op = forget_operator(config)
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(forget_context())
+    event = run_trigger(info.value.trigger)  # type: ignore[arg-type]
+    with pytest.raises(AirflowException, match=f"no report at {re.escape(FORGET_REPORT_URI)}"):
+        op.execute_complete(forget_context(), event.payload)
+
+
+def test_the_emr_package_ships_the_forget_entry_point_the_operator_names(tmp_path: Path, config: TopicConfig) -> None:
+    """``forget_entrypoint.py`` next to ``entrypoint.py``; run as EMR runs it (from the zip, outside
+    the repository) it reaches the forget command, which refuses an empty request before Spark starts."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from spark_jobs.emr_package import build_emr_package
+
+    entrypoint, archive, _ = build_emr_package(tmp_path / "emr")
+    forget = entrypoint.with_name("forget_entrypoint.py")
+    assert config.emr_serverless is not None and config.emr_serverless.forget_entry_point.endswith(f"/{forget.name}")
+    assert {"spark_jobs/forget/command.py", "spark_jobs/forget_entrypoint.py"} <= set(
+        zipfile.ZipFile(archive).namelist()
+    )
+    done = subprocess.run(
+        [sys.executable, str(forget), "--topic", "payments"],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(archive)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "nothing to forget" in done.stderr

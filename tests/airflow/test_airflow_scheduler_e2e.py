@@ -239,7 +239,7 @@ def _project(root: Path) -> None:
         (root / "expectations" / f"{topic}.json").write_text(suite)
     dags = root / "dags"
     shutil.copytree(DAGS, dags, ignore=shutil.ignore_patterns("__pycache__"))
-    for old in [*dags.glob("unified__*.py"), *(dags / "topics").glob("*.yaml")]:
+    for old in [*dags.glob("unified__*.py"), *dags.glob("forget__*.py"), *(dags / "topics").glob("*.yaml")]:
         old.unlink()
     wait = "wait_for_data: {poke_interval_seconds: 5, timeout_minutes: 1}\n"
     # orders' jobs wait at the barrier until two parties arrived: the backfill test is the
@@ -554,7 +554,9 @@ def test_a_backfill_waits_for_the_live_job_and_reprocesses_exactly_its_intervals
     try:
         done = stack.make("airflow-backfill", "TOPIC=orders", f"FROM={_iso(window[0])}", f"TO={_iso(window[1])}")
     finally:  # the live job waits at the barrier until the backfill exists (see _project)
-        (stack.root / "barrier-orders" / "test.arrived").write_text("the backfill exists")
+        barrier = stack.root / "barrier-orders"  # the job creates it on arrival: it may not be there yet
+        barrier.mkdir(exist_ok=True)
+        (barrier / "test.arrived").write_text("the backfill exists")
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     def all_done() -> list[dict[str, Any]]:

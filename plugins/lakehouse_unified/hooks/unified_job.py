@@ -12,8 +12,12 @@ from airflow.providers.standard.hooks.subprocess import SubprocessHook, Subproce
 from lakehouse_unified.config import LocalRuntimeConfig, PiiHashKeyConfig
 from lakehouse_unified.job_arguments import PII_HASH_KEY_ENV, PII_HASH_KEY_SECRET_ENV
 
+JOB_MODULE = "spark_jobs.unified_job"
+FORGET_MODULE = "spark_jobs.forget"
+"""``python -m spark_jobs.forget``: forget a person (``spark_jobs/forget/request.py`` is its command line)."""
+
 EXIT_OK = 0
-"""FULL_SUCCESS, CURATED_ONLY, NO_NEW_DATA (docs/JOB_INTERFACE.md)."""
+"""FULL_SUCCESS, CURATED_ONLY, NO_NEW_DATA (docs/JOB_INTERFACE.md); the forget command: the subject is forgotten."""
 EXIT_USAGE = 2
 """Usage or configuration error: retrying cannot help."""
 
@@ -31,6 +35,11 @@ class LocalUnifiedJobHook(SubprocessHook):
 
     The standard provider's ``SubprocessHook`` streams every output line to the task log
     and runs the job in its own process group, so ``on_kill`` can stop Spark too.
+
+    ``module`` runs another command of the job's package in the same environment (the
+    forget command, ``spark_jobs.forget``). ``launcher: spark_submit`` applies to the job
+    only (its spark-submit entry point is ``spark_jobs/entrypoint.py``); another module
+    always runs as ``python -m <module>``, which builds its local session the same way.
     """
 
     hook_name = "Unified job (local subprocess)"
@@ -40,19 +49,21 @@ class LocalUnifiedJobHook(SubprocessHook):
         runtime: LocalRuntimeConfig,
         project_dir: Path,
         pii_hash_key: PiiHashKeyConfig | None = None,
+        module: str = JOB_MODULE,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.runtime = runtime
         self.project_dir = project_dir
         self.pii_hash_key = pii_hash_key or PiiHashKeyConfig()
+        self.module = module
 
     def command(self, arguments: list[str]) -> list[str]:
         """The full command line; the job's arguments are the same for every launcher."""
         python = self.runtime.python or sys.executable
-        if self.runtime.launcher == "spark_submit":
+        if self.runtime.launcher == "spark_submit" and self.module == JOB_MODULE:
             return [python, "-c", SPARK_SUBMIT_BOOTSTRAP, *arguments]
-        return [python, "-m", "spark_jobs.unified_job", *arguments]
+        return [python, "-m", self.module, *arguments]
 
     def environment(self) -> dict[str, str]:
         """The worker's environment (JAVA_HOME, PII_HASH_KEY...), the topic's ``local.env`` and its PII key source."""
@@ -71,7 +82,7 @@ class LocalUnifiedJobHook(SubprocessHook):
         return env
 
     def run_job(self, arguments: list[str]) -> SubprocessResult:
-        """Run the job to completion in the project folder; returns its exit code and last line."""
+        """Run the job (or ``module``) to completion in the project folder; returns its exit code and last line."""
         if not (self.project_dir / "spark_jobs").is_dir():
             raise FileNotFoundError(
                 f"no spark_jobs/ package under {self.project_dir}: set local.project_dir in the topic "

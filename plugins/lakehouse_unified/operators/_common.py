@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
 from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.exceptions import RunReportError
 from lakehouse_unified.hooks.object_store import ObjectTextHook
-from lakehouse_unified.job_arguments import build_job_arguments, job_run_name, run_report_uri
+from lakehouse_unified.job_arguments import (
+    build_job_arguments,
+    forget_args_for,
+    forget_report_uri,
+    job_run_name,
+    run_report_uri,
+)
 from lakehouse_unified.links import DATA_DOCS_URL_KEY, browser_url
 from lakehouse_unified.outcomes import parse_report
 from lakehouse_unified.run_plan import RunPlan
+from spark_jobs.forget.request import REMEMBER_DAYS, ForgetArgs, request_problem
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +74,88 @@ def push_data_docs_link(context: Any, config: TopicConfig, report: dict[str, Any
 
         url = browser_url(config, str(report["data_docs"]), conf.get("api", "base_url", fallback="") or "")
         context["ti"].xcom_push(key=DATA_DOCS_URL_KEY, value=url)
+
+
+@dataclass(frozen=True)
+class ForgetRequest:
+    """One run of the forget command: the same for every try of a ``forget__<topic>`` run."""
+
+    args: ForgetArgs
+    report: str
+
+    @property
+    def name(self) -> str:
+        """The request id: also the EMR Serverless job run's name (how a retry finds it)."""
+        return self.args.request_id
+
+
+def forget_request(config: TopicConfig, context: Any, conf_keys: Collection[str]) -> ForgetRequest:
+    """The forget command's arguments for this run of ``forget__<topic>`` (the same on every try).
+
+    Refused without retries (before any Spark starts) when the run cannot be right:
+    conf keys other than the DAG's params (a clear value there is already stored in
+    Airflow's DB: the message names the keys, never their values), a request
+    ``request_problem`` rejects, or, on EMR Serverless, a file the job cannot read.
+    """
+    dag_id = config.forget_dag_id
+    conf = getattr(context["dag_run"], "conf", None) or {}
+    undeclared = sorted(str(key) for key in set(conf) - set(conf_keys))
+    if undeclared:
+        raise AirflowFailException(
+            f"{dag_id}: the run's conf has keys that are not params of this DAG: {undeclared} (allowed: "
+            f"{sorted(conf_keys)}). Nothing was forgotten. A clear value must never be in a run's conf: "
+            "it is stored in Airflow's metadata DB; delete this DAG run, put the values in a file and "
+            "trigger again with values_file"
+        )
+    params = context["params"]
+    remember_days = params.get("remember_days")
+    run_id = dag_run_id(context)
+    args = forget_args_for(
+        config,
+        run_id=run_id,
+        field=params.get("field") or None,
+        values_file=params.get("values_file") or None,
+        keys_file=params.get("keys_file") or None,
+        remember_days=REMEMBER_DAYS if remember_days is None else int(remember_days),
+    )
+    problem = request_problem(args) or _file_location_problem(config, args)
+    if problem:
+        raise AirflowFailException(
+            f"{dag_id}: cannot forget: {problem} (params: field + values_file, and/or keys_file)"
+        )
+    return ForgetRequest(args=args, report=forget_report_uri(config, run_id))
+
+
+def _file_location_problem(config: TopicConfig, args: ForgetArgs) -> str | None:
+    if config.runtime != "emr_serverless":
+        return None
+    local = [uri for uri in (args.values_file, args.keys_file) if uri and not uri.startswith("s3://")]
+    if local:
+        return f"runtime emr_serverless reads the subject's files from S3, got {local}: upload them to s3://"
+    return None
+
+
+def read_forget_report(reports: ObjectTextHook, uri: str) -> dict[str, Any]:
+    """The forget command's report; :class:`AirflowException` (retried) naming ``uri`` when it is
+    missing or not a report (the command did not get to write it)."""
+    try:
+        text = reports.read_text(uri)
+    except Exception as exc:
+        raise AirflowException(f"cannot read the forget report {uri}: {type(exc).__name__}: {exc}") from exc
+    if text is None:
+        raise AirflowException(f"the forget command wrote no report at {uri}")
+    try:
+        return parse_forget_report(text, uri)
+    except RunReportError as exc:
+        raise AirflowException(str(exc)) from exc
+
+
+def parse_forget_report(text: str, source: str) -> dict[str, Any]:
+    """A forget report: a JSON object with a boolean ``complete``; :class:`RunReportError` names the file."""
+    try:
+        report = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunReportError(f"{source}: forget report is not valid JSON: {exc}") from exc
+    if not isinstance(report, dict) or not isinstance(report.get("complete"), bool):
+        raise RunReportError(f"{source}: a forget report must be a JSON object with a boolean 'complete'")
+    return report
