@@ -37,7 +37,7 @@ from spark_jobs.config.contract import TopicContract, load_contract
 from spark_jobs.config.job_args import JobArgs
 from spark_jobs.config.storage import join, write_text
 from spark_jobs.curated.column_names import path_from_comment
-from spark_jobs.exceptions import JobArgumentError, MissingSecretError, UnifiedJobError
+from spark_jobs.exceptions import JobArgumentError, MissingSecretError, UnifiedJobError, first_line
 from spark_jobs.faults import maybe_wait_at_barrier
 from spark_jobs.forget import erase, forgotten_keys
 from spark_jobs.forget.request import ForgetArgs, parse_args
@@ -107,6 +107,11 @@ def forget(spark: SparkSession, args: ForgetArgs) -> ForgetReport:
     except NotCompleteError as exc:
         report.reason = str(exc)
         log.error("topic %s: %s", args.topic, exc)
+    except UnifiedJobError:
+        raise  # a usage or configuration error: exit 2
+    except Exception as exc:  # Spark or Iceberg failed: what was done stays done, a re-run finishes it
+        log.exception("topic %s: the forget failed", args.topic)
+        report.reason = f"{type(exc).__name__}: {first_line(exc)}; forgetting again is safe"
     report.seconds = round(time.monotonic() - started, 3)
     return report
 
