@@ -113,7 +113,7 @@ demo-job: setup
 demo-reset:
 	rm -rf lakehouse airflow_home
 
-airflow-dags: setup  ## write dags/unified__<topic>.py and dags/forget__<topic>.py for every dags/topics/<topic>.yaml
+airflow-dags: setup  ## write dags/unified__<topic>.py for every dags/topics/<topic>.yaml
 	$(BIN)/python -m lakehouse_unified.dag_files sync dags
 
 airflow-test: setup  ## fast Airflow tests (~15 s)

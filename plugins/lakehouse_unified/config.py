@@ -33,7 +33,8 @@ CheckpointMode = Literal["tiered", "unified"]
 
 
 DAG_ID_PREFIX = "unified__"
-FORGET_DAG_ID_PREFIX = "forget__"
+FORGET_DAG_ID = "forget_subject"
+"""The one manual DAG that forgets a person in the topics a request names (``lakehouse_unified.forget_dag``)."""
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@quarterly", "@yearly")
 PROJECT_DIR_ENV = "LAKEHOUSE_PROJECT_DIR"
 # Patterns of the EMR Serverless API (botocore service model), checked here so a typo
@@ -201,11 +202,6 @@ class TopicConfig:
     @property
     def dag_id(self) -> str:
         return f"{DAG_ID_PREFIX}{self.topic}"
-
-    @property
-    def forget_dag_id(self) -> str:
-        """The topic's manual DAG that forgets a person (``lakehouse_unified.forget_dag``)."""
-        return f"{FORGET_DAG_ID_PREFIX}{self.topic}"
 
     def project_dir(self) -> Path:
         """Folder holding ``spark_jobs/``, ``contracts/``...: config, then $LAKEHOUSE_PROJECT_DIR, then repo root.

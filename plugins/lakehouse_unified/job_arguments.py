@@ -27,6 +27,7 @@ __all__ = [
     "build_job_arguments",
     "forget_args_for",
     "forget_report_uri",
+    "forget_request_id",
     "job_run_name",
 ]
 
@@ -53,12 +54,21 @@ def run_report_uri(config: TopicConfig, run_id: str) -> str:
 
 
 def forget_report_uri(config: TopicConfig, run_id: str) -> str:
-    """Where the forget command writes the report of this run of ``forget__<topic>`` (same for every try).
+    """Where the forget command writes the topic's report of this run of ``forget_subject`` (same for every try).
 
     A folder of its own next to the job's run reports: whoever lists the job's reports
     (``<topic>/*.json``) never takes a forget report for a job run.
     """
     return f"{config.resolve(config.storage.run_reports_dir)}/{config.topic}/forget/{_safe_name(run_id)}.json"
+
+
+def forget_request_id(config: TopicConfig, run_id: str) -> str:
+    """The forget request of one topic in one run of ``forget_subject``: ``forget__<topic>__<run_id>``.
+
+    The same on every try (the EMR Serverless job run's name: how a retry finds it), and one
+    per topic of the run (a run forgets a person in several topics).
+    """
+    return job_run_name(f"forget__{config.topic}", run_id)
 
 
 def _safe_name(run_id: str) -> str:
@@ -119,7 +129,7 @@ def forget_args_for(
     keys_file: str | None = None,
     remember_days: int = REMEMBER_DAYS,
 ) -> ForgetArgs:
-    """The forget command's arguments for one run of ``forget__<topic>`` (``spark_jobs.forget.request``).
+    """The forget command's arguments for the topic in one run of ``forget_subject`` (``spark_jobs.forget.request``).
 
     Locations as the job's (``job_args_for``); the subject only through files (clear values
     on a command line would land in the task log); always ``catch_up`` (every layer must have
@@ -137,7 +147,7 @@ def forget_args_for(
         warehouse=config.resolve(storage.warehouse),
         catalog_type=storage.catalog_type,
         report=forget_report_uri(config, run_id),
-        request_id=job_run_name(config.forget_dag_id, run_id),
+        request_id=forget_request_id(config, run_id),
         remember_days=remember_days,
         catch_up=True,
     )

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from airflow.dag_processing.dagbag import DagBag
 from airflow.sdk import CronDataIntervalTimetable
 from airflow.serialization.serialized_objects import DagSerialization
+from airflow_testkit import emr_topic_yaml
 from conftest import DAGS, PLUGINS, REPO
-from lakehouse_unified.dag_files import sync_loaders
+from lakehouse_unified.dag_files import loader_source, sync_loaders
 from lakehouse_unified.sensors.raw_snapshot import NewRawSnapshotSensor
 
 TOPICS = sorted(p.stem for p in (DAGS / "topics").glob("*.yaml"))
@@ -130,17 +133,18 @@ def test_a_bad_topic_file_fails_only_its_own_dag(tmp_path: Path) -> None:
     topic_file = dags / "topics" / "orders.yaml"
     topic_file.write_text(topic_file.read_text().replace("runtime: local", "runtime: emr_serverles"))
     bag = DagBag(dag_folder=str(dags))
-    # the topic's DAG files, and the example consumers of its tables (they name its assets)
+    # the topic's DAG file, and the example consumers of its tables (they name its assets)
     assert sorted(bag.import_errors) == [
         str(dags / "example_consumers__orders.py"),
-        str(dags / "forget__orders.py"),
         str(dags / "unified__orders.py"),
     ]
     for message in bag.import_errors.values():
         assert str(topic_file) in message
         assert "field 'runtime'" in message and "'emr_serverles'" in message
-    assert "unified__orders" not in bag.dags and "forget__orders" not in bag.dags
-    assert {f"{kind}__{t}" for t in TOPICS if t != "orders" for kind in ("unified", "forget")} <= set(bag.dags)
+    assert "unified__orders" not in bag.dags
+    assert {f"unified__{t}" for t in TOPICS if t != "orders"} <= set(bag.dags)
+    # forget_subject reads no topic file when parsed: a run naming orders fails in plan_forget
+    assert "forget_subject" in bag.dags
 
 
 def test_a_topic_file_without_dag_file_and_an_orphan_are_reported(tmp_path: Path) -> None:
@@ -149,12 +153,13 @@ def test_a_topic_file_without_dag_file_and_an_orphan_are_reported(tmp_path: Path
     (dags / "topics" / "refunds.yaml").write_text("topic: refunds\n")
     (dags / "topics" / "payments.yaml").unlink()
     problems = sync_loaders(dags, check=True)
-    for kind in ("unified", "forget"):
-        assert any("would write" in p and f"{kind}__refunds.py" in p for p in problems)
-        assert any(p.startswith("orphan") and f"{kind}__payments.py" in p for p in problems)
+    assert problems == [
+        f"would write {dags / 'unified__refunds.py'}",
+        f"orphan {dags / 'unified__payments.py'}: no topics/payments.yaml",
+    ]  # forget_subject.py is one file for every topic: neither missing nor an orphan
     bag = DagBag(dag_folder=str(dags))
     assert "topic configuration file not found" in bag.import_errors[str(dags / "unified__payments.py")]
-    assert "topic configuration file not found" in bag.import_errors[str(dags / "forget__payments.py")]
+    assert str(dags / "forget_subject.py") not in bag.import_errors
 
 
 PARSE_PROBE = """
@@ -166,23 +171,45 @@ start = time.perf_counter()
 bag = DagBag(dag_folder=sys.argv[1])
 took = time.perf_counter() - start
 new = sorted({m.split(".")[0] for m in set(sys.modules) - before})
-print(json.dumps({"errors": bag.import_errors, "dags": sorted(bag.dags), "new": new, "seconds": took}))
+amazon = sorted(m for m in set(sys.modules) - before if m.startswith("airflow.providers.amazon.aws"))
+report = {"errors": bag.import_errors, "dags": sorted(bag.dags), "new": new, "amazon": amazon, "seconds": took}
+print(json.dumps(report))
 """
+HEAVY = {"pyspark", "great_expectations", "pyiceberg", "boto3", "botocore", "aiobotocore", "pyarrow", "pandas"}
 
 
-def test_parsing_imports_nothing_heavy(tmp_path: Path) -> None:
-    """No pyspark, great_expectations, pyiceberg or boto3 at parse time (a fresh interpreter)."""
+def parse_in_fresh_interpreter(path: Path) -> dict[str, Any]:
     result = subprocess.run(
-        [sys.executable, "-c", PARSE_PROBE, str(DAGS)],
+        [sys.executable, "-c", PARSE_PROBE, str(path)],
         capture_output=True,
         text=True,
         check=True,
         cwd=REPO,
-        env={**__import__("os").environ, "PYTHONPATH": str(PLUGINS)},
+        env={**os.environ, "PYTHONPATH": str(PLUGINS)},
     )
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
+def test_parsing_imports_nothing_heavy() -> None:
+    """No pyspark, great_expectations, pyiceberg or boto3 at parse time (a fresh interpreter)."""
+    report = parse_in_fresh_interpreter(DAGS)
     assert report["errors"] == {}
     consumers = {f"example_consumer__orders_{layer}" for layer in ("curated", "semantic")}
-    assert {f"{kind}__{t}" for t in TOPICS for kind in ("unified", "forget")} | consumers == set(report["dags"])
-    heavy = {"pyspark", "great_expectations", "pyiceberg", "boto3", "botocore", "aiobotocore", "pyarrow", "pandas"}
-    assert heavy.isdisjoint(report["new"]), sorted(heavy & set(report["new"]))
+    assert {f"unified__{t}" for t in TOPICS} | {"forget_subject"} | consumers == set(report["dags"])
+    assert HEAVY.isdisjoint(report["new"]), sorted(HEAVY & set(report["new"]))
+    assert report["amazon"] == []  # the repository's topics run locally
+
+
+def test_the_forget_dag_never_imports_the_amazon_provider_at_parse_time(tmp_path: Path) -> None:
+    """Even with every topic on EMR Serverless: its EMR task builds the provider's operator when it runs.
+    (A topic's own DAG file, ``unified__<t>.py``, imports the provider for an EMR topic.)"""
+    dags = tmp_path / "dags"
+    (dags / "topics").mkdir(parents=True)
+    shutil.copy(DAGS / "forget_subject.py", dags)
+    (dags / "topics" / "payments.yaml").write_text(emr_topic_yaml())
+    report = parse_in_fresh_interpreter(dags / "forget_subject.py")
+    assert report["errors"] == {} and report["dags"] == ["forget_subject"]
+    assert report["amazon"] == [] and HEAVY.isdisjoint(report["new"]), report
+    (dags / "unified__payments.py").write_text(loader_source("payments"))
+    assert parse_in_fresh_interpreter(dags / "unified__payments.py")["amazon"] != []  # the probe sees it

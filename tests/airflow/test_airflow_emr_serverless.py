@@ -28,6 +28,7 @@ from lakehouse_unified.operators.emr_serverless import (
     ForgetSubjectEmrServerlessOperator,
     UnifiedJobEmrServerlessOperator,
 )
+from lakehouse_unified.operators.forget import ForgetSubjectOnEmrServerlessOperator
 from lakehouse_unified.run_plan import RunPlan
 
 RUN_ID = "scheduled__2025-01-01T00:00:00+00:00"
@@ -334,13 +335,13 @@ def test_moto_retry_after_lost_worker_starts_no_second_job(moto_app: tuple[Topic
     assert len(client.list_job_runs(applicationId=app_id)["jobRuns"]) == 1
 
 
-# ---- forget__<topic> on EMR Serverless: forget_entrypoint.py of the same package ------------------------------
+# ---- forget_subject on EMR Serverless: forget_entrypoint.py of the same package ---------------------------------
 
 FORGET_RUN_ID = "manual__2025-04-01T00:00:00+00:00"
 FORGET_NAME = f"forget__payments__{FORGET_RUN_ID}"
 FORGET_REPORT_URI = "s3://lake/reports/payments/forget/manual__2025-04-01T00_00_00_00_00.json"
 FORGET_CONF = {"field": "customer_email", "values_file": "s3://privacy/erasure/req-42.txt"}
-FORGET_PARAMS = ("field", "values_file", "keys_file", "remember_days")
+FORGET_PARAMS = ("topics", "field", "values_file", "keys_file", "remember_days")
 # Written out: the request EMR must receive. The job's Spark parameters and overrides, the forget
 # command's entry point and arguments (the subject's file, never its values), its own name and tag.
 EXPECTED_FORGET_START_JOB_RUN: dict[str, Any] = {
@@ -364,14 +365,14 @@ EXPECTED_FORGET_START_JOB_RUN: dict[str, Any] = {
         }
     },
     "name": FORGET_NAME,
-    "tags": {"lakehouse-topic": "payments", "airflow-dag-id": "forget__payments"},
+    "tags": {"lakehouse-topic": "payments", "airflow-dag-id": "forget_subject"},
 }  # fmt: skip
 
 
 def forget_context() -> dict[str, Any]:
     ctx = make_context(run_id=FORGET_RUN_ID, run_type="manual")
-    ctx["dag_run"].conf = dict(FORGET_CONF)
-    ctx["params"] = {"keys_file": None, "remember_days": 30, **FORGET_CONF}
+    ctx["dag_run"].conf = {"topics": ["payments"], **FORGET_CONF}
+    ctx["params"] = {"topics": ["payments"], "keys_file": None, "remember_days": 30, **FORGET_CONF}
     return ctx
 
 
@@ -483,3 +484,22 @@ def test_the_emr_package_ships_the_forget_entry_point_the_operator_names(tmp_pat
     )
     assert done.returncode == 2, done.stderr[-3000:]
     assert "nothing to forget" in done.stderr
+
+
+def test_moto_the_mapped_task_builds_the_job_run_for_its_topic_and_resumes_it(
+    moto_app: tuple[TopicConfig, Any], tmp_path: Path
+) -> None:
+    """``forget_emr_serverless`` (mapped over topics) reads the topic file when it runs, starts the
+    forget job run and defers; the resumed task (a fresh operator, as after the trigger) finishes it."""
+    config, client = moto_app
+    mapped = {"topic": "payments", "topics_dir": str(tmp_path / "dags" / "topics"), "conf_keys": FORGET_PARAMS}
+    with pytest.raises(TaskDeferred) as info:
+        ForgetSubjectOnEmrServerlessOperator(task_id="forget_emr_serverless", **mapped).execute(forget_context())
+    assert info.value.method_name == "execute_complete"
+    job = client.get_job_run(applicationId=config.emr_serverless.application_id, jobRunId=info.value.trigger.job_id)  # type: ignore[union-attr,attr-defined]
+    assert job["jobRun"]["name"] == FORGET_NAME and job["jobRun"]["tags"]["airflow-dag-id"] == "forget_subject"
+    report = {"topic": "payments", "request_id": FORGET_NAME, "complete": True, "reason": None, "keys": ["p3"]}
+    _put_report(report)
+    event = run_trigger(info.value.trigger)  # type: ignore[arg-type]
+    resumed = ForgetSubjectOnEmrServerlessOperator(task_id="forget_emr_serverless", **mapped)
+    assert resumed.execute_complete(forget_context(), event.payload) == report

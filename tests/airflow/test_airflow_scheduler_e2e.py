@@ -239,7 +239,7 @@ def _project(root: Path) -> None:
         (root / "expectations" / f"{topic}.json").write_text(suite)
     dags = root / "dags"
     shutil.copytree(DAGS, dags, ignore=shutil.ignore_patterns("__pycache__"))
-    for old in [*dags.glob("unified__*.py"), *dags.glob("forget__*.py"), *(dags / "topics").glob("*.yaml")]:
+    for old in [*dags.glob("unified__*.py"), dags / "forget_subject.py", *(dags / "topics").glob("*.yaml")]:
         old.unlink()
     wait = "wait_for_data: {poke_interval_seconds: 5, timeout_minutes: 1}\n"
     # orders' jobs wait at the barrier until two parties arrived: the backfill test is the

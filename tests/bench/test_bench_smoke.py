@@ -146,6 +146,7 @@ def test_dag_parse_scaling(tmp_path: Path) -> None:
     doc = _written(result, tmp_path, 6)
     assert set(doc["details"]["per_file_ratio"]) == set(dag_parse_scaling.KINDS)
     assert set(doc["details"]["one_heap_emr_serverless"]["total_s"]) == {"3", "6"}
+    assert {"3", "6"} <= set(doc["details"]["forget_subject_dag_s"])  # the one forget DAG, parsed alone
 
 
 @pytest.mark.bench

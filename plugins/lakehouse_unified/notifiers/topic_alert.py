@@ -7,11 +7,13 @@ raised: an unreachable Slack must not turn a successful curated write into a fai
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import BaseNotifier
 
-from lakehouse_unified.config import AlertConfig
+from lakehouse_unified.config import AlertConfig, load_topic_config
+from lakehouse_unified.exceptions import TopicConfigError
 
 SNS_SUBJECT_MAX = 100
 
@@ -106,3 +108,29 @@ class TopicAlertNotifier(BaseNotifier):
         from airflow.sdk import BaseHook
 
         return BaseHook.get_connection(conn_id)
+
+
+class TaskTopicAlertNotifier(BaseNotifier):
+    """Failure callback of a task mapped over topics (``forget_subject``'s): alerts the topic of
+    the failed task instance (its ``topic``), with that topic's ``alerts``, read when it fails.
+
+    :param topics_dir: the folder of the topic files (``dags/topics``).
+    """
+
+    template_fields = ()
+
+    def __init__(self, *, topics_dir: str) -> None:
+        super().__init__()
+        self.topics_dir = topics_dir
+
+    def notify(self, context: Any) -> None:
+        topic = getattr(context.get("task"), "topic", None)
+        if not isinstance(topic, str):
+            self.log.warning("no alert: the failed task names no topic")
+            return
+        try:
+            config = load_topic_config(Path(self.topics_dir) / f"{topic}.yaml")
+        except TopicConfigError as exc:
+            self.log.warning("no alert for topic %s: %s", topic, exc)
+            return
+        TopicAlertNotifier(topic=topic, alerts=config.alerts, aws_conn_id=config.aws.conn_id).notify(context)

@@ -10,7 +10,7 @@ from typing import Any
 
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.config import FORGET_DAG_ID, TopicConfig
 from lakehouse_unified.exceptions import RunReportError
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import (
@@ -78,7 +78,7 @@ def push_data_docs_link(context: Any, config: TopicConfig, report: dict[str, Any
 
 @dataclass(frozen=True)
 class ForgetRequest:
-    """One run of the forget command: the same for every try of a ``forget__<topic>`` run."""
+    """The forget command for one topic of a ``forget_subject`` run: the same for every try."""
 
     args: ForgetArgs
     report: str
@@ -89,24 +89,32 @@ class ForgetRequest:
         return self.args.request_id
 
 
-def forget_request(config: TopicConfig, context: Any, conf_keys: Collection[str]) -> ForgetRequest:
-    """The forget command's arguments for this run of ``forget__<topic>`` (the same on every try).
+def check_conf_keys(context: Any, conf_keys: Collection[str]) -> None:
+    """Refuse (no retries) a run whose conf has keys that are not the DAG's params.
 
-    Refused without retries (before any Spark starts) when the run cannot be right:
-    conf keys other than the DAG's params (a clear value there is already stored in
-    Airflow's DB: the message names the keys, never their values), a request
-    ``request_problem`` rejects, or, on EMR Serverless, a file the job cannot read.
+    A clear value there is already stored in Airflow's DB: the message names the keys, never
+    their values, and says how to remove it.
     """
-    dag_id = config.forget_dag_id
     conf = getattr(context["dag_run"], "conf", None) or {}
     undeclared = sorted(str(key) for key in set(conf) - set(conf_keys))
     if undeclared:
         raise AirflowFailException(
-            f"{dag_id}: the run's conf has keys that are not params of this DAG: {undeclared} (allowed: "
+            f"{FORGET_DAG_ID}: the run's conf has keys that are not params of this DAG: {undeclared} (allowed: "
             f"{sorted(conf_keys)}). Nothing was forgotten. A clear value must never be in a run's conf: "
             "it is stored in Airflow's metadata DB; delete this DAG run, put the values in a file and "
             "trigger again with values_file"
         )
+
+
+def forget_request(config: TopicConfig, context: Any, conf_keys: Collection[str]) -> ForgetRequest:
+    """The forget command's arguments for ``config``'s topic in this run of ``forget_subject`` (the same on
+    every try).
+
+    Refused without retries (before any Spark starts) when the run cannot be right: conf keys
+    other than the DAG's params (:func:`check_conf_keys`), a request ``request_problem``
+    rejects, or, on EMR Serverless, a file the job cannot read.
+    """
+    check_conf_keys(context, conf_keys)
     params = context["params"]
     remember_days = params.get("remember_days")
     run_id = dag_run_id(context)
@@ -121,7 +129,8 @@ def forget_request(config: TopicConfig, context: Any, conf_keys: Collection[str]
     problem = request_problem(args) or _file_location_problem(config, args)
     if problem:
         raise AirflowFailException(
-            f"{dag_id}: cannot forget: {problem} (params: field + values_file, and/or keys_file)"
+            f"{FORGET_DAG_ID}, topic {config.topic!r}: cannot forget: {problem} "
+            "(params: field + values_file, and/or keys_file)"
         )
     return ForgetRequest(args=args, report=forget_report_uri(config, run_id))
 

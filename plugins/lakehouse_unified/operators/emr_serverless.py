@@ -1,4 +1,4 @@
-"""``run_unified_job`` and ``forget_subject`` on EMR Serverless (``runtime: emr_serverless``).
+"""``run_unified_job`` and the forget command on EMR Serverless (``runtime: emr_serverless``).
 
 The Amazon provider's ``EmrServerlessStartJobOperator`` (deferrable, waits for
 completion), with the job driver built from the topic config at run time and one
@@ -24,7 +24,7 @@ from airflow.providers.amazon.aws.triggers.emr import EmrServerlessStartJobTrigg
 from airflow.providers.amazon.aws.utils.waiter_with_logging import wait
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from lakehouse_unified.config import TopicConfig
+from lakehouse_unified.config import FORGET_DAG_ID, TopicConfig
 from lakehouse_unified.hooks.emr_serverless import UnifiedJobEmrServerlessHook
 from lakehouse_unified.hooks.object_store import ObjectTextHook
 from lakehouse_unified.job_arguments import (
@@ -221,17 +221,19 @@ class UnifiedJobEmrServerlessOperator(RunReportLineageMixin, TopicJobEmrServerle
 
 
 class ForgetSubjectEmrServerlessOperator(TopicJobEmrServerlessOperator):
-    """``forget_subject`` on EMR Serverless: ``forget_entrypoint.py`` of the job's package, with the
-    job's Spark parameters; returns the forget report (as ``ForgetSubjectOperator`` does).
+    """The forget command of one topic on EMR Serverless: ``forget_entrypoint.py`` of the job's
+    package, with the job's Spark parameters; returns the forget report (as ``ForgetSubjectOperator`` does).
 
-    The job run ending SUCCESS with a complete report succeeds; any other ending fails with
-    the report's reason when there is one, and is retried (EMR does not tell exit 1 from 2).
+    Built at run time by ``forget_emr_serverless`` (``ForgetSubjectOnEmrServerlessOperator``, the
+    mapped task of ``forget_subject``) for the topic it maps to: the DAG's parsing never imports
+    this module. The job run ending SUCCESS with a complete report succeeds; any other ending
+    fails with the report's reason when there is one, and is retried (EMR does not tell exit 1 from 2).
 
     :param conf_keys: the DAG's params: any other key in a run's conf refuses the run.
     """
 
     def __init__(self, *, topic_config: TopicConfig, conf_keys: Collection[str], **kwargs: Any) -> None:
-        super().__init__(topic_config=topic_config, dag_id_tag=topic_config.forget_dag_id, **kwargs)
+        super().__init__(topic_config=topic_config, dag_id_tag=FORGET_DAG_ID, **kwargs)
         self.conf_keys = tuple(conf_keys)
 
     def job_run(self, context: Any) -> EmrJobRun:
