@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from airflow.sdk.exceptions import (
 from airflow.serialization.serialized_objects import DagSerialization
 from airflow_e2e_stack import Stack
 from airflow_testkit import emr_topic_yaml, local_topic_yaml, make_context, topic_config
-from conftest import DAGS, REPO
+from conftest import DAGS
 from lakehouse_unified.config import TopicConfig
 from lakehouse_unified.forget_dag import (
     EMR_TASK_ID,
@@ -455,26 +454,15 @@ def test_a_failed_instance_alerts_its_topics_target(mixed_topics: Path, monkeypa
 
 @pytest.mark.airflow_e2e
 def test_a_forget_run_erases_the_person_and_keeps_the_value_out_of_airflow(e2e_stack: Stack, tmp_path: Path) -> None:
-    """A real job run of ``payments``, then ``airflow dags test forget_subject`` for topic ``payments`` with a
-    file of one e-mail address: ``forget_local`` (one instance, ``payments``) succeeds with the command's
-    complete report in XCom, ``forget_emr_serverless`` is skipped, ``summarize`` says complete, the person's
-    rows are gone from raw, curated and semantic, the others stay, and the address is nowhere in Airflow."""
+    """``airflow dags test forget_subject`` for topic ``payments`` (raw written, never processed) with a file
+    of one e-mail address: ``forget_local`` (one instance, ``payments``) runs the forget command, whose
+    catch-up run of the job writes the three layers first; it succeeds with the command's complete report
+    in XCom, ``forget_emr_serverless`` is skipped, ``summarize`` says complete, the person's rows are gone
+    from raw, curated and semantic, the others stay, and the address is nowhere in Airflow."""
     stack = e2e_stack
     dags = stack.dags("dags_forget", contracts_dir=stack.root / "contracts")
-    job_env = {**stack.env, "SPARK_DRIVER_MEMORY": "1g", "SPARK_SHUFFLE_PARTITIONS": "2", "TQDM_DISABLE": "1"}
-    locations = ["--warehouse", str(stack.root / "warehouse"), "--contracts-dir", str(stack.root / "contracts")]
-    locations += ["--expectations-dir", str(stack.root / "expectations")]
-    job = subprocess.run(
-        [sys.executable, "-m", "spark_jobs.unified_job", "--topic", "payments", *locations],
-        env=job_env,
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    assert job.returncode == 0, (job.stdout + job.stderr)[-6000:]
     everyone = {f"p{i}" for i in range(20)}
-    assert {r["order_id"] for r in stack.table_rows("semantic_db", "payments")} == everyone
+    assert {r["idempotency_key"] for r in stack.table_rows("raw_db", "payments")} == everyone
 
     value = "c3@payments.example"  # p3's address
     request = tmp_path / "erasure-request.txt"
@@ -493,6 +481,7 @@ def test_a_forget_run_erases_the_person_and_keeps_the_value_out_of_airflow(e2e_s
     report = stack.xcom(date, LOCAL_TASK_ID, "return_value", dag_id=dag_id)
     assert isinstance(report, dict), report
     assert report["complete"] is True and report["topic"] == "payments", report
+    assert report["catch_up"] == "FULL_SUCCESS", report  # the job ran first, in the forget's process
     assert report["request_id"].startswith("forget__payments__manual__") and report["keys"] == ["p3"], report
     for role in ("raw", "curated", "semantic"):
         assert report["tables"][role]["keys"] == ["p3"], report["tables"]
