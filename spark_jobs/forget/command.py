@@ -36,7 +36,7 @@ from spark_jobs.commit.checkpoints import read_checkpoints
 from spark_jobs.config.contract import TopicContract, load_contract
 from spark_jobs.config.job_args import JobArgs
 from spark_jobs.config.storage import join, write_text
-from spark_jobs.curated.column_names import path_from_comment
+from spark_jobs.curated.write import existing_columns
 from spark_jobs.exceptions import JobArgumentError, MissingSecretError, UnifiedJobError, first_line
 from spark_jobs.faults import maybe_wait_at_barrier
 from spark_jobs.forget import erase, forgotten_keys
@@ -129,12 +129,13 @@ def _forget(spark: SparkSession, args: ForgetArgs, report: ForgetReport) -> None
     raw_before, consumed = _require_caught_up(spark, tables)
     report.raw_snapshot_before = raw_before
     maybe_wait_at_barrier("forget_after_check")
-    subject, extra_keys = _find_keys(spark, tables, subject, hash_key)
+    column = _curated_column(spark, tables.curated, subject)
+    subject, extra_keys = _find_keys(spark, tables, subject, hash_key, column)
     report.keys = list(subject.keys)
     report.tokens_remembered = forgotten_keys.remember(
         spark, args.topic, subject.keys, hash_key, args.request_id, args.remember_days
     )
-    wheres = _wheres(spark, tables, subject, hash_key, extra_keys)
+    wheres = _wheres(subject, hash_key, extra_keys, column)
     own = {FORGET_KEY: args.request_id}
 
     raw = _retrying(lambda: _erase_rows(spark, tables.raw, "idempotency_key", wheres["raw"], own), tables.raw)
@@ -233,7 +234,7 @@ def _require_caught_up(spark: SparkSession, tables: TopicTables) -> tuple[int, s
 
 
 def _find_keys(
-    spark: SparkSession, tables: TopicTables, subject: Subject, hash_key: bytes
+    spark: SparkSession, tables: TopicTables, subject: Subject, hash_key: bytes, column: str | None
 ) -> tuple[Subject, list[str]]:
     """The subject's idempotency keys in any table (given ones included), and the errors
     table's own keys of its raw rows (keyless and future-dated versions)."""
@@ -248,7 +249,6 @@ def _find_keys(
     ).collect()
     keys |= {r["key"] for r in found if r["key"] is not None}
     errors_keys = {r["errors_key"] for r in found if r["errors_key"] is not None}
-    column = _curated_column(spark, tables.curated, subject)
     searches = [
         (tables.curated, curated_match(subject, column)),
         (tables.semantic, output_match(subject, "semantic", hash_key)),
@@ -265,16 +265,11 @@ def _curated_column(spark: SparkSession, table: str, subject: Subject) -> str | 
     """The curated column of the subject's field (its comment holds the payload path)."""
     if subject.field is None or not table_exists(spark, table):
         return None
-    for f in spark.table(table).schema.fields:
-        if path_from_comment(f.metadata.get("comment")) == subject.field.path:
-            return f.name
-    return None
+    return existing_columns(spark, table)[1].get(subject.field.path)
 
 
-def _wheres(
-    spark: SparkSession, tables: TopicTables, subject: Subject, hash_key: bytes, errors_keys: list[str]
-) -> dict[TableRole, str]:
-    column = _curated_column(spark, tables.curated, subject)
+def _wheres(subject: Subject, hash_key: bytes, errors_keys: list[str], column: str | None) -> dict[TableRole, str]:
+    """Each table's rows of the subject (SQL); ``column``: curated's column of the field."""
     errors = output_match(subject, "errors", hash_key)
     return {
         "raw": raw_match(subject),
